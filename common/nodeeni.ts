@@ -1,0 +1,194 @@
+// The NodeENI API: zod is the single source of truth. The CRD's openAPIV3Schema is generated from
+// these schemas (scripts/gen-crd.ts) and the CEL rules below are shared by both, so the apiserver and
+// the TypeScript code reject the same manifests with the same messages.
+import { z } from 'zod';
+
+// IDs: the prefix and a lowercase alphanumeric body. Not hex-only on purpose: the seeds' manifests use
+// illustrative IDs such as `subnet-0a1b2c3d4e5f6g7h8` and `sg-tenant-a`, and must apply unchanged;
+// EC2 itself rejects an ID that does not exist, and that error reaches the NodeENI's conditions.
+export const SUBNET_ID_PATTERN = '^subnet-[0-9a-z]+(-[0-9a-z]+)*$';
+export const SG_ID_PATTERN = '^sg-[0-9a-z]+(-[0-9a-z]+)*$';
+export const PCI_ADDRESS_PATTERN = '^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$';
+// `prefix/name` as the SR-IOV device plugin takes it, or a bare name (the prefix then defaults).
+export const RESOURCE_NAME_PATTERN = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9_.]+$';
+export const DPDK_DRIVERS = ['vfio-pci', 'igb_uio', 'uio_pci_generic'] as const;
+export const MTU_MIN = 576;
+export const MTU_MAX = 9001;
+export const DEVICE_INDEX_MAX = 127;
+
+/** CEL rules on the spec, evaluated by the apiserver; `check` is the same rule for TypeScript. */
+export interface SpecRule {
+  rule: string;
+  message: string;
+  fieldPath?: string;
+  check: (spec: NodeENISpecInput) => boolean;
+}
+
+const nonEmpty = (a: unknown[] | undefined) => a !== undefined && a.length > 0;
+
+export const SPEC_RULES: SpecRule[] = [
+  {
+    rule:
+      'has(self.subnetID) || has(self.subnetName) || (has(self.subnetIDs) && size(self.subnetIDs) > 0) || (has(self.subnetNames) && size(self.subnetNames) > 0)',
+    message: 'one of subnetID, subnetName, subnetIDs or subnetNames is required',
+    check: (s) => s.subnetID !== undefined || s.subnetName !== undefined || nonEmpty(s.subnetIDs) || nonEmpty(s.subnetNames),
+  },
+  {
+    rule:
+      '(has(self.securityGroupIDs) && size(self.securityGroupIDs) > 0) || (has(self.securityGroupNames) && size(self.securityGroupNames) > 0)',
+    message: 'one of securityGroupIDs or securityGroupNames is required',
+    check: (s) => nonEmpty(s.securityGroupIDs) || nonEmpty(s.securityGroupNames),
+  },
+  {
+    rule: '!has(self.mtu) || self.mtu == 0 || (self.mtu >= 576 && self.mtu <= 9001)',
+    message: `mtu must be 0 (leave the interface's MTU alone) or between ${MTU_MIN} and ${MTU_MAX}`,
+    fieldPath: '.mtu',
+    check: (s) => s.mtu === undefined || s.mtu === 0 || (s.mtu >= MTU_MIN && s.mtu <= MTU_MAX),
+  },
+  {
+    rule: '!(has(self.enableDPDK) && has(self.dpdkEnabled)) || self.enableDPDK == self.dpdkEnabled',
+    message: 'enableDPDK and dpdkEnabled (its alias) disagree',
+    fieldPath: '.dpdkEnabled',
+    check: (s) => s.enableDPDK === undefined || s.dpdkEnabled === undefined || s.enableDPDK === s.dpdkEnabled,
+  },
+];
+
+const subnetId = z.string().regex(new RegExp(SUBNET_ID_PATTERN), 'must look like subnet-0123456789abcdef0');
+const sgId = z.string().regex(new RegExp(SG_ID_PATTERN), 'must look like sg-0123456789abcdef0');
+const tagValue = z.string().min(1).max(255);
+
+export const NodeENISpecSchema = z
+  .object({
+    nodeSelector: z.record(z.string(), z.string()).meta({ description: 'Labels a Node must carry to get the ENIs.' }),
+    subnetID: subnetId.optional().meta({ description: 'Subnet to create the ENI in.' }),
+    subnetName: tagValue.optional().meta({ description: 'Subnet by its Name tag.' }),
+    subnetIDs: z.array(subnetId).max(15).optional().meta({ description: 'Several subnets: one ENI per subnet per node.' }),
+    subnetNames: z.array(tagValue).max(15).optional().meta({ description: 'Several subnets by Name tag.' }),
+    securityGroupIDs: z.array(sgId).max(16).optional().meta({ description: 'Security groups for the ENIs.' }),
+    securityGroupNames: z.array(tagValue).max(16).optional().meta({ description: 'Security groups by group name or Name tag.' }),
+    deviceIndex: z.number().int().min(1).max(DEVICE_INDEX_MAX).default(1).meta({
+      description: 'Device index of the first ENI; the next subnets take the following indexes, bumped past ones in use.',
+    }),
+    deleteOnTermination: z.boolean().default(true).meta({ description: 'Delete the ENI when the instance terminates.' }),
+    description: z.string().max(255).optional().meta({ description: 'ENI description.' }),
+    mtu: z.number().int().min(0).max(MTU_MAX).optional().meta({ description: 'MTU set on the interface by the node agent; 0 or unset leaves it alone.' }),
+    enableDPDK: z.boolean().optional().meta({ description: 'Bind the interface to a DPDK driver.' }),
+    dpdkEnabled: z.boolean().optional().meta({ description: 'Alias of enableDPDK (the spelling in the Go controller README).' }),
+    dpdkDriver: z.enum(DPDK_DRIVERS).default('vfio-pci').meta({ description: 'Driver to bind for DPDK.' }),
+    dpdkPCIAddress: z.string().regex(new RegExp(PCI_ADDRESS_PATTERN), 'must look like 0000:00:06.0').optional().meta({
+      description: 'PCI address of the device; found from the MAC address when unset.',
+    }),
+    dpdkResourceName: z.string().regex(new RegExp(RESOURCE_NAME_PATTERN), 'must look like intel.com/sriov_netdevice').max(253).optional().meta({
+      description: 'SR-IOV device plugin resource that advertises the device.',
+    }),
+  })
+  .superRefine((spec, ctx) => {
+    for (const r of SPEC_RULES) {
+      if (!r.check(spec)) ctx.addIssue({ code: 'custom', message: r.message, path: r.fieldPath ? [r.fieldPath.slice(1)] : [] });
+    }
+  });
+
+export type NodeENISpecInput = z.input<typeof NodeENISpecSchema>;
+export type NodeENISpec = z.output<typeof NodeENISpecSchema>;
+
+/** Coarse, Go-compatible attachment status, and the detailed lifecycle phase. */
+export const ATTACHMENT_PHASES = [
+  'Pending',
+  'Creating',
+  'Attaching',
+  'WaitingForNodeAgent',
+  'Configuring',
+  'Ready',
+  'Releasing',
+  'Failed',
+] as const;
+export type AttachmentPhase = (typeof ATTACHMENT_PHASES)[number];
+
+export const AttachmentStatusSchema = z.object({
+  nodeID: z.string().meta({ description: "The node's name (the Go controller's field name)." }),
+  subnetID: z.string(),
+  instanceID: z.string().optional(),
+  eniID: z.string().optional(),
+  attachmentID: z.string().optional(),
+  subnetCIDR: z.string().optional(),
+  securityGroupIDs: z.array(z.string()).optional(),
+  deviceIndex: z.number().int().optional(),
+  deleteOnTermination: z.boolean().optional(),
+  mtu: z.number().int().optional(),
+  macAddress: z.string().optional(),
+  interfaceName: z.string().optional().meta({ description: 'Name of the interface on the node (what a Multus NetworkAttachmentDefinition names as master).' }),
+  status: z.string().optional().meta({ description: 'attached, attaching, detaching or failed (Go controller compatible).' }),
+  phase: z.enum(ATTACHMENT_PHASES).optional(),
+  message: z.string().optional(),
+  lastUpdated: z.string().optional(),
+  dpdkBound: z.boolean().optional(),
+  dpdkDriver: z.string().optional(),
+  dpdkResourceName: z.string().optional(),
+  dpdkPCIAddress: z.string().optional(),
+});
+export type AttachmentStatus = z.infer<typeof AttachmentStatusSchema>;
+
+export const ConditionSchema = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.number().int().optional(),
+});
+export type Condition = z.infer<typeof ConditionSchema>;
+
+export const NodeENIStatusSchema = z.object({
+  attachments: z.array(AttachmentStatusSchema).optional(),
+  conditions: z.array(ConditionSchema).optional(),
+  observedGeneration: z.number().int().optional(),
+  readyCount: z.number().int().optional(),
+  desiredCount: z.number().int().optional(),
+  nodeCount: z.number().int().optional(),
+});
+export type NodeENIStatus = z.infer<typeof NodeENIStatusSchema>;
+
+export interface NodeENI {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string | Date;
+    finalizers?: string[];
+    creationTimestamp?: string | Date;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: NodeENISpecInput;
+  status?: NodeENIStatus;
+}
+
+export type SpecResult = { ok: true; spec: NodeENISpec } | { ok: false; error: string };
+
+/** Validates a spec as the apiserver would and names each offending field. */
+export function parseSpec(raw: unknown): SpecResult {
+  const r = NodeENISpecSchema.safeParse(raw);
+  if (r.success) return { ok: true, spec: r.data };
+  const error = r.error.issues
+    .map((i) => {
+      const path = i.path.length ? `spec.${i.path.map(String).join('.')}` : 'spec';
+      return `${path}: ${i.message}`;
+    })
+    .join('; ');
+  return { ok: false, error };
+}
+
+/** DPDK switch under either spelling. */
+export function dpdkEnabled(spec: NodeENISpec): boolean {
+  return spec.enableDPDK ?? spec.dpdkEnabled ?? false;
+}
+
+/** Subnet IDs and names in the Go controller's order (ID, IDs, name, names), without repeats. */
+export function subnetRefs(spec: NodeENISpec): { ids: string[]; names: string[] } {
+  const ids = [...new Set([...(spec.subnetID ? [spec.subnetID] : []), ...(spec.subnetIDs ?? [])])];
+  const names = [...new Set([...(spec.subnetName ? [spec.subnetName] : []), ...(spec.subnetNames ?? [])])];
+  return { ids, names };
+}

@@ -1,0 +1,25 @@
+// Jest in ESM mode (the Kubernetes client is ESM-only); ts-jest compiles TypeScript on the fly.
+const common = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
+};
+
+export default {
+  projects: [
+    // Pure logic, next to the code it tests: no stack needed.
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,stack}/**/*.test.ts'] },
+    // Against the real local stack (Temporal, kube-apiserver + etcd, moto, helm, network namespaces).
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      testTimeout: 240000,
+    },
+  ],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
+};
