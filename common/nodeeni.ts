@@ -142,6 +142,8 @@ export const NodeENIStatusSchema = z.object({
   attachments: z.array(AttachmentStatusSchema).optional(),
   conditions: z.array(ConditionSchema).optional(),
   observedGeneration: z.number().int().optional(),
+  /** "ready/desired" attachments, for `kubectl get` at a glance. */
+  ready: z.string().optional(),
   readyCount: z.number().int().optional(),
   desiredCount: z.number().int().optional(),
   nodeCount: z.number().int().optional(),

@@ -1,0 +1,8 @@
+import fs from 'node:fs';
+import { renderCrd, CRD_PATH } from '../scripts/gen-crd.js';
+
+describe('NodeENI CRD', () => {
+  it('in the chart is the one generated from the zod schema (run `npm run gen:crd` after changing it)', () => {
+    expect(fs.readFileSync(CRD_PATH, 'utf8')).toBe(renderCrd());
+  });
+});

@@ -1,0 +1,76 @@
+// The NodeENI CustomResourceDefinition, generated from the zod schemas in nodeeni.ts plus the CEL rules,
+// so the apiserver and the TypeScript code share one definition. scripts/gen-crd.ts writes it to the chart.
+import { z } from 'zod';
+import { API_GROUP, API_VERSION, NODEENI_KIND, NODEENI_PLURAL } from './names.js';
+import { NodeENISpecSchema, NodeENIStatusSchema, SPEC_RULES } from './nodeeni.js';
+
+type Json = { [k: string]: unknown };
+
+/** zod's OpenAPI output made structural for Kubernetes: no $schema, no additionalProperties next to properties. */
+function structural(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(structural);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node as Json)) {
+    if (k === '$schema') continue;
+    if (k === 'additionalProperties' && v === false) continue;
+    out[k] = structural(v);
+  }
+  return out;
+}
+
+function openApi(schema: z.ZodType): Json {
+  return structural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' })) as Json;
+}
+
+export function nodeENICrd(): Json {
+  const spec = openApi(NodeENISpecSchema);
+  spec['x-kubernetes-validations'] = SPEC_RULES.map((r) => ({ rule: r.rule, message: r.message, ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}) }));
+  const status = openApi(NodeENIStatusSchema) as { properties: Record<string, Json> };
+  // Several writers (one workflow per node) own entries of one list: a map keyed by node and subnet lets
+  // server-side apply merge them instead of one overwriting another.
+  Object.assign(status.properties.attachments!, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['nodeID', 'subnetID'] });
+  Object.assign(status.properties.conditions!, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${NODEENI_PLURAL}.${API_GROUP}` },
+    spec: {
+      group: API_GROUP,
+      scope: 'Cluster',
+      names: { kind: NODEENI_KIND, listKind: `${NODEENI_KIND}List`, plural: NODEENI_PLURAL, singular: 'nodeeni', shortNames: ['neni'] },
+      versions: [
+        {
+          name: API_VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Attachments ready / desired' },
+            { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason" },
+            { name: 'Nodes', type: 'integer', jsonPath: '.status.nodeCount' },
+            { name: 'Node', type: 'string', priority: 1, jsonPath: '.status.attachments[*].nodeID' },
+            { name: 'ENI-ID', type: 'string', priority: 1, jsonPath: '.status.attachments[*].eniID' },
+            { name: 'Subnet-ID', type: 'string', priority: 1, jsonPath: '.status.attachments[*].subnetID' },
+            { name: 'Interface', type: 'string', priority: 1, jsonPath: '.status.attachments[*].interfaceName' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'NodeENI asks for one ENI per subnet on every node its nodeSelector matches.',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec,
+                status,
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}

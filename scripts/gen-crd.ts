@@ -1,0 +1,19 @@
+// Writes the chart's CRD from the zod schema: `npm run gen:crd`. A unit test fails when the file is stale.
+import fs from 'node:fs';
+import path from 'node:path';
+import { dumpYaml } from '@kubernetes/client-node';
+import { nodeENICrd } from '../common/crd.js';
+import { REPO_ROOT } from '../stack/paths.js';
+
+export const CRD_PATH = path.join(REPO_ROOT, 'helm', 'multi-eni-controller', 'crds', 'nodeenis.networking.k8s.aws.yaml');
+export const CRD_HEADER = '# Generated from common/nodeeni.ts by `npm run gen:crd`; do not edit by hand.\n';
+
+export function renderCrd(): string {
+  return CRD_HEADER + dumpYaml(nodeENICrd(), { lineWidth: 200, noRefs: true });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  fs.mkdirSync(path.dirname(CRD_PATH), { recursive: true });
+  fs.writeFileSync(CRD_PATH, renderCrd());
+  console.log(`wrote ${path.relative(REPO_ROOT, CRD_PATH)}`);
+}

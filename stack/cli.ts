@@ -1,0 +1,44 @@
+// `npm run stack:up | stack:down | stack:status`: the local stack as one command each.
+import { readState, stackHealthy, startStack, stopStack } from './stack.js';
+
+const stamp = () => new Date().toISOString().slice(11, 19);
+const say = (l: string) => console.log(`[${stamp()}] ${l}`);
+
+async function main(cmd: string | undefined): Promise<void> {
+  switch (cmd) {
+    case 'up': {
+      const s = await startStack({ progress: say, instances: Number(process.env.MULTI_ENI_INSTANCES ?? 4) });
+      console.log(`
+Temporal      ${s.temporal.address} (namespace ${s.temporal.namespace})
+Temporal UI   ${s.temporal.uiUrl}
+kube-apiserver ${s.kube.server}   export KUBECONFIG=${s.kube.kubeconfig}
+EC2 (proxy)   ${s.ec2.endpoint}   moto ${s.ec2.motoEndpoint}   faults ${s.ec2.proxyControl}
+logs          ${s.dir}/logs
+tools         export PATH=${s.bin}:$PATH`);
+      return;
+    }
+    case 'down':
+      await stopStack(say);
+      return;
+    case 'status': {
+      const s = readState();
+      if (!s) {
+        console.log('no stack running');
+        process.exitCode = 1;
+        return;
+      }
+      const ok = await stackHealthy(s);
+      console.log(JSON.stringify({ healthy: ok, pids: s.pids, temporalUi: s.temporal.uiUrl, kubeconfig: s.kube.kubeconfig, logs: s.logs }, null, 2));
+      if (!ok) process.exitCode = 1;
+      return;
+    }
+    default:
+      console.error('usage: cli.js up|down|status');
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv[2]).catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,555 @@
+// A small fault-injecting HTTP proxy between @aws-sdk/client-ec2 and moto (test infrastructure).
+// moto is more lenient than EC2 (see /work/shared/reference/local-stack.md); this proxy puts back what the
+// code under test must cope with: latency, throttling, 5xx, ClientToken idempotency, the `attaching` and
+// `detaching` windows, device-index conflicts and in-use refusals. Tests drive it through `/_proxy/*`.
+import http from 'node:http';
+import { z } from 'zod';
+
+const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15';
+const CONTROL_PREFIX = '/_proxy';
+const RECENT_MAX = 200;
+
+// ---------------------------------------------------------------------------------------------------
+// Configuration (validated, so a typo in a test's PUT is a 400 and not a silently ignored field)
+
+export const FaultsSchema = z
+  .object({
+    latencyMs: z.number().int().min(0).max(60_000),
+    throttleRate: z.number().min(0).max(1),
+    serverErrorRate: z.number().min(0).max(1),
+    actions: z.array(z.string().min(1)).optional(),
+    seed: z.number().int(),
+  })
+  .strict();
+export type Faults = z.infer<typeof FaultsSchema>;
+
+export const SemanticsSchema = z
+  .object({
+    clientToken: z.boolean(),
+    attachingMs: z.number().int().min(0).max(600_000),
+    detachingMs: z.number().int().min(0).max(600_000),
+    deviceIndexConflicts: z.boolean(),
+    refuseDeleteInUse: z.boolean(),
+  })
+  .strict();
+export type Semantics = z.infer<typeof SemanticsSchema>;
+
+export const DEFAULT_FAULTS: Faults = { latencyMs: 0, throttleRate: 0, serverErrorRate: 0, seed: 1 };
+export const DEFAULT_SEMANTICS: Semantics = { clientToken: true, attachingMs: 1500, detachingMs: 1500, deviceIndexConflicts: true, refuseDeleteInUse: true };
+
+/** Merges a partial PUT body into the current value; fields not given keep their value. `actions: null` clears the filter. */
+export function mergeConfig<T extends object>(schema: z.ZodType<T>, current: T, patch: unknown): { ok: true; value: T } | { ok: false; error: string } {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return { ok: false, error: 'body must be a JSON object' };
+  const merged: Record<string, unknown> = { ...(current as Record<string, unknown>), ...patch };
+  for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
+  const r = schema.safeParse(merged);
+  return r.success ? { ok: true, value: r.data } : { ok: false, error: r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pure helpers (unit-tested in ec2-proxy.test.ts)
+
+/** mulberry32: tiny seeded PRNG, so a run with the same seed throttles the same calls. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type FaultDecision = 'none' | 'throttle' | 'serverError';
+
+/** One draw per call that the fault config targets, so the sequence depends only on the seed and the calls. */
+export function decideFault(faults: Faults, action: string, rand: () => number): FaultDecision {
+  if (faults.actions && !faults.actions.includes(action)) return 'none';
+  if (faults.throttleRate === 0 && faults.serverErrorRate === 0) return 'none';
+  const r = rand();
+  if (r < faults.throttleRate) return 'throttle';
+  if (r < faults.throttleRate + faults.serverErrorRate) return 'serverError';
+  return 'none';
+}
+
+export function parseForm(body: string): Map<string, string> {
+  return new Map(new URLSearchParams(body));
+}
+
+/** The params worth showing in `/_proxy/calls`; EC2 query keys are flat (`Filter.1.Name`), these are top-level. */
+const KEY_PARAMS = ['NetworkInterfaceId', 'InstanceId', 'DeviceIndex', 'AttachmentId', 'ClientToken', 'SubnetId'];
+export function keyParams(params: Map<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of KEY_PARAMS) {
+    const v = params.get(k) ?? params.get(`${k}.1`);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** EC2's error envelope, as moto writes it and as the SDK's AwsEc2QueryProtocol reads `Errors.Error.Code`. */
+export function ec2ErrorXml(code: string, message: string, requestId: string): string {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code>` +
+    `<Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${escapeXml(requestId)}</RequestID></Response>`
+  );
+}
+
+export function errorCodeOf(xml: string): string | undefined {
+  return /<Error>\s*<Code>([^<]+)<\/Code>/.exec(xml)?.[1];
+}
+
+/**
+ * Applies `fn` to each top-level `<item>` of `<networkInterfaceSet>`. ENI items contain nested `<item>`s
+ * (groupSet, privateIpAddressesSet, tagSet), so items are found by counting depth, not by a lazy regex.
+ */
+export function mapNetworkInterfaceItems(xml: string, fn: (item: string) => string): string {
+  const open = xml.indexOf('<networkInterfaceSet>');
+  if (open < 0) return xml; // absent or `<networkInterfaceSet/>`
+  const start = open + '<networkInterfaceSet>'.length;
+  const end = xml.indexOf('</networkInterfaceSet>', start);
+  if (end < 0) return xml;
+  const body = xml.slice(start, end);
+  const tag = /<(\/?)item>/g;
+  let out = '';
+  let depth = 0;
+  let itemStart = -1;
+  let copied = 0;
+  for (let m = tag.exec(body); m; m = tag.exec(body)) {
+    if (m[1] === '') {
+      if (depth++ === 0) itemStart = m.index;
+    } else if (--depth === 0) {
+      const itemEnd = m.index + m[0].length;
+      out += body.slice(copied, itemStart) + fn(body.slice(itemStart, itemEnd));
+      copied = itemEnd;
+    }
+  }
+  return xml.slice(0, start) + out + body.slice(copied) + xml.slice(end);
+}
+
+export interface EniSummary {
+  id: string;
+  status?: string;
+  attachment?: { attachmentId?: string; instanceId?: string; deviceIndex?: number; status?: string };
+}
+
+const tagValue = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+const ATTACHMENT_RE = /<attachment>[\s\S]*?<\/attachment>/;
+
+export function summarizeEniItem(item: string): EniSummary | undefined {
+  const att = ATTACHMENT_RE.exec(item)?.[0];
+  // The ENI's own <status> is the one outside <attachment>; nested items carry no <status>.
+  const rest = att ? item.replace(att, '') : item;
+  const id = tagValue(rest, 'networkInterfaceId');
+  if (!id) return undefined;
+  const s: EniSummary = { id, status: tagValue(rest, 'status') };
+  if (att) {
+    const idx = tagValue(att, 'deviceIndex');
+    s.attachment = { attachmentId: tagValue(att, 'attachmentId'), instanceId: tagValue(att, 'instanceId'), deviceIndex: idx === undefined ? undefined : Number(idx), status: tagValue(att, 'status') };
+  }
+  return s;
+}
+
+export function parseNetworkInterfaces(xml: string): EniSummary[] {
+  const out: EniSummary[] = [];
+  mapNetworkInterfaceItems(xml, (item) => {
+    const s = summarizeEniItem(item);
+    if (s) out.push(s);
+    return item;
+  });
+  return out;
+}
+
+/** Rewrites the attachment `<status>` of the listed ENIs only; every other byte stays as moto wrote it. */
+export function rewriteAttachmentStatus(xml: string, statusByEni: ReadonlyMap<string, string>): string {
+  if (statusByEni.size === 0) return xml;
+  return mapNetworkInterfaceItems(xml, (item) => {
+    const att = ATTACHMENT_RE.exec(item)?.[0];
+    const id = summarizeEniItem(item)?.id;
+    const status = id === undefined ? undefined : statusByEni.get(id);
+    if (!att || status === undefined) return item;
+    return item.replace(att, att.replace(/<status>[^<]*<\/status>/, `<status>${status}</status>`));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Calls accounting
+
+/** 'ok', 'throttled' (RequestLimitExceeded), '5xx', or the EC2 error code of a 4xx answer. */
+export type Outcome = string;
+
+export interface CallRecord {
+  at: string;
+  action: string;
+  params: Record<string, string>;
+  status: number;
+  outcome: Outcome;
+  /** False when the proxy answered itself (fault, idempotent replay, EC2 semantics, deferred detach). */
+  forwarded: boolean;
+  replayed?: boolean;
+  ms: number;
+}
+
+export interface ActionCounts {
+  total: number;
+  forwarded: number;
+  outcomes: Record<string, number>;
+}
+
+export interface CallsReport {
+  total: number;
+  forwarded: number;
+  byAction: Record<string, ActionCounts>;
+  recent: CallRecord[];
+}
+
+export function outcomeOf(status: number, body: string): Outcome {
+  if (status < 300) return 'ok';
+  const code = errorCodeOf(body);
+  if (code === 'RequestLimitExceeded') return 'throttled';
+  if (status >= 500) return '5xx';
+  return code ?? `http-${status}`;
+}
+
+class Calls {
+  private report: CallsReport = { total: 0, forwarded: 0, byAction: {}, recent: [] };
+  add(rec: CallRecord): void {
+    const r = this.report;
+    const a = (r.byAction[rec.action] ??= { total: 0, forwarded: 0, outcomes: {} });
+    r.total++;
+    a.total++;
+    if (rec.forwarded) {
+      r.forwarded++;
+      a.forwarded++;
+    }
+    a.outcomes[rec.outcome] = (a.outcomes[rec.outcome] ?? 0) + 1;
+    r.recent.push(rec);
+    if (r.recent.length > RECENT_MAX) r.recent.shift();
+  }
+  snapshot(): CallsReport {
+    return structuredClone(this.report);
+  }
+  reset(): void {
+    this.report = { total: 0, forwarded: 0, byAction: {}, recent: [] };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The proxy
+
+export interface Ec2ProxyOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** moto's base URL, e.g. http://127.0.0.1:5000 */
+  target: string;
+  log?: (line: string) => void;
+}
+
+export interface Ec2Proxy {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+interface Answer {
+  status: number;
+  headers: http.OutgoingHttpHeaders;
+  body: Buffer;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+let requestSeq = 0;
+const requestId = () => `ec2-proxy-${Date.now().toString(36)}-${(++requestSeq).toString(36)}`;
+
+function xmlAnswer(status: number, xml: string): Answer {
+  return { status, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body: Buffer.from(xml) };
+}
+const errorAnswer = (status: number, code: string, message: string) => xmlAnswer(status, ec2ErrorXml(code, message, requestId()));
+const inUse = (eni: string) => errorAnswer(400, 'InvalidNetworkInterface.InUse', `The network interface '${eni}' is currently in use.`);
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'proxy-connection', 'upgrade']);
+
+export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
+  const target = new URL(opts.target);
+  const log = opts.log ?? (() => undefined);
+  let faults: Faults = { ...DEFAULT_FAULTS };
+  let semantics: Semantics = { ...DEFAULT_SEMANTICS };
+  let rand = seededRandom(faults.seed);
+  const calls = new Calls();
+  // ClientToken → the first call's answer (a promise, so a retry that arrives mid-flight waits for it).
+  let tokens = new Map<string, { request: string; answer: Promise<Answer> }>();
+  const attachingUntil = new Map<string, number>(); // ENI id → epoch ms
+  const attachmentEni = new Map<string, string>(); // attachment id → ENI id, learnt from attach answers
+  const detaching = new Map<string, { timer: NodeJS.Timeout; run: () => Promise<void> }>(); // ENI id → deferred detach
+  let attachQueue: Promise<unknown> = Promise.resolve();
+
+  function forward(method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Answer> {
+    const out: http.OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
+    out['content-length'] = body.length;
+    return new Promise((resolve, reject) => {
+      const req = http.request({ hostname: target.hostname, port: target.port, method, path, headers: out }, (res) => {
+        readBody(res).then((b) => {
+          const h: http.OutgoingHttpHeaders = {};
+          for (const [k, v] of Object.entries(res.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) h[k] = v;
+          resolve({ status: res.statusCode ?? 502, headers: h, body: b });
+        }, reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** An internal DescribeNetworkInterfaces against moto. It reuses the caller's Authorization header: moto routes
+   * to EC2 (and picks the region) from its credential scope. Not counted as a call. */
+  async function describeEnis(headers: http.IncomingHttpHeaders, filter: string, value: string): Promise<EniSummary[] | undefined> {
+    const body = new URLSearchParams({ Action: 'DescribeNetworkInterfaces', Version: '2016-11-15', 'Filter.1.Name': filter, 'Filter.1.Value.1': value });
+    const h = { authorization: headers.authorization, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+    const a = await forward('POST', '/', h, Buffer.from(body.toString()));
+    return a.status === 200 ? parseNetworkInterfaces(a.body.toString()) : undefined;
+  }
+
+  function okXml(action: string): Answer {
+    return xmlAnswer(200, `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_NS}"><requestId>${requestId()}</requestId><return>true</return></${action}Response>`);
+  }
+
+  async function createNetworkInterface(params: Map<string, string>, fwd: () => Promise<Answer>): Promise<Answer & { replayed?: boolean }> {
+    const token = params.get('ClientToken');
+    if (!semantics.clientToken || !token) return fwd();
+    const rest = [...params].filter(([k]) => k !== 'ClientToken').sort(([a], [b]) => a.localeCompare(b));
+    const request = JSON.stringify(rest);
+    const seen = tokens.get(token);
+    if (seen) {
+      if (seen.request !== request) return errorAnswer(400, 'IdempotentParameterMismatch', `Client token '${token}' has already been used with different parameters.`);
+      const first = await seen.answer.catch(() => undefined);
+      if (first && first.status < 300) return { ...first, replayed: true };
+      // The first call failed: EC2 lets a failed token be retried, so this one goes through as new.
+    }
+    const answer = fwd();
+    tokens.set(token, { request, answer });
+    const a = await answer.catch((e: unknown) => {
+      tokens.delete(token);
+      throw e;
+    });
+    if (a.status >= 300 && tokens.get(token)?.answer === answer) tokens.delete(token);
+    return a;
+  }
+
+  async function attachNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer> {
+    const eni = params.get('NetworkInterfaceId') ?? '';
+    const instance = params.get('InstanceId') ?? '';
+    const index = Number(params.get('DeviceIndex'));
+    // Serialised, so two concurrent attaches cannot both pass the conflict check before either reaches moto.
+    const run = async (): Promise<Answer> => {
+      if (semantics.deviceIndexConflicts) {
+        const [onInstance, self] = await Promise.all([describeEnis(headers, 'attachment.instance-id', instance), describeEnis(headers, 'network-interface-id', eni)]);
+        if (self?.[0]?.attachment) return errorAnswer(400, 'InvalidNetworkInterface.InUse', `Interface: [${eni}] in use.`);
+        if (onInstance?.some((e) => e.attachment?.deviceIndex === index)) {
+          return errorAnswer(400, 'InvalidParameterValue', `Instance '${instance}' already has an interface attached at device index '${index}'.`);
+        }
+      }
+      const a = await fwd();
+      if (a.status === 200) {
+        const attachmentId = tagValue(a.body.toString(), 'attachmentId');
+        if (attachmentId) attachmentEni.set(attachmentId, eni);
+        if (semantics.attachingMs > 0) attachingUntil.set(eni, Date.now() + semantics.attachingMs);
+      }
+      return a;
+    };
+    const result = attachQueue.then(run, run);
+    attachQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  async function detachNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer & { deferred?: boolean }> {
+    const attachmentId = params.get('AttachmentId') ?? '';
+    if (semantics.detachingMs === 0) return fwd();
+    let eni = attachmentEni.get(attachmentId);
+    if (!eni) eni = (await describeEnis(headers, 'attachment.attachment-id', attachmentId))?.[0]?.id;
+    if (!eni) return fwd(); // unknown attachment: moto answers InvalidAttachmentID.NotFound
+    if (detaching.has(eni)) return { ...okXml('DetachNetworkInterface'), deferred: true };
+    // EC2 answers at once and detaches later; the real detach reaches moto when the window ends.
+    const id = eni;
+    const run = async () => {
+      clearTimeout(entry.timer);
+      if (detaching.get(id) !== entry) return;
+      try {
+        const a = await fwd();
+        if (a.status !== 200) log(`ec2-proxy: deferred detach of ${id} (${attachmentId}) failed: HTTP ${a.status} ${errorCodeOf(a.body.toString()) ?? ''}`);
+      } catch (e) {
+        log(`ec2-proxy: deferred detach of ${id} (${attachmentId}) failed: ${String(e)}`);
+      } finally {
+        detaching.delete(id);
+        attachmentEni.delete(attachmentId);
+      }
+    };
+    const entry = { timer: setTimeout(() => void run(), semantics.detachingMs), run };
+    detaching.set(id, entry);
+    attachingUntil.delete(id);
+    return { ...okXml('DetachNetworkInterface'), deferred: true };
+  }
+
+  async function deleteNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer> {
+    const eni = params.get('NetworkInterfaceId') ?? '';
+    if (detaching.has(eni)) return inUse(eni);
+    if (semantics.refuseDeleteInUse) {
+      const self = await describeEnis(headers, 'network-interface-id', eni);
+      if (self?.[0]?.status === 'in-use') return inUse(eni);
+    }
+    return fwd();
+  }
+
+  async function describeNetworkInterfaces(fwd: () => Promise<Answer>): Promise<Answer> {
+    const a = await fwd();
+    const now = Date.now();
+    const status = new Map<string, string>();
+    for (const [eni, until] of attachingUntil) {
+      if (until <= now) attachingUntil.delete(eni);
+      else status.set(eni, 'attaching');
+    }
+    for (const eni of detaching.keys()) status.set(eni, 'detaching');
+    if (a.status !== 200 || status.size === 0) return a;
+    return { ...a, body: Buffer.from(rewriteAttachmentStatus(a.body.toString(), status)) };
+  }
+
+  async function handleEc2(req: http.IncomingMessage, body: Buffer): Promise<{ answer: Answer; rec?: Omit<CallRecord, 'at' | 'ms'> }> {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const params = parseForm(req.method === 'POST' ? body.toString() : url.search.slice(1));
+    const action = params.get('Action');
+    let forwarded = false;
+    const fwd = () => {
+      forwarded = true;
+      return forward(req.method ?? 'GET', req.url ?? '/', req.headers, body);
+    };
+    if (!action) return { answer: await fwd() }; // not an EC2 query call (e.g. /moto-api): passed through, not counted
+
+    const fault = decideFault(faults, action, rand);
+    if (faults.latencyMs > 0 && (!faults.actions || faults.actions.includes(action))) await sleep(faults.latencyMs);
+    let answer: Answer & { replayed?: boolean };
+    if (fault === 'throttle') answer = errorAnswer(503, 'RequestLimitExceeded', 'Request limit exceeded.');
+    else if (fault === 'serverError') answer = errorAnswer(500, 'InternalError', 'An internal error has occurred.');
+    else if (action === 'CreateNetworkInterface') answer = await createNetworkInterface(params, fwd);
+    else if (action === 'AttachNetworkInterface') answer = await attachNetworkInterface(params, req.headers, fwd);
+    else if (action === 'DetachNetworkInterface') answer = await detachNetworkInterface(params, req.headers, fwd);
+    else if (action === 'DeleteNetworkInterface') answer = await deleteNetworkInterface(params, req.headers, fwd);
+    else if (action === 'DescribeNetworkInterfaces') answer = await describeNetworkInterfaces(fwd);
+    else answer = await fwd();
+    // A deferred detach is forwarded later by a timer; this call itself was answered by the proxy.
+    const { replayed, deferred, ...plain } = answer as Answer & { replayed?: boolean; deferred?: boolean };
+    const rec = { action, params: keyParams(params), status: plain.status, outcome: outcomeOf(plain.status, plain.body.toString()), forwarded: forwarded && !deferred, ...(replayed ? { replayed } : {}) };
+    return { answer: plain, rec };
+  }
+
+  function json(res: http.ServerResponse, status: number, value: unknown): void {
+    const b = Buffer.from(JSON.stringify(value));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': b.length });
+    res.end(b);
+  }
+
+  /** Forwards every pending detach now, so moto matches what the clients were told. */
+  async function flushDetaches(): Promise<void> {
+    await Promise.all([...detaching.values()].map((d) => d.run()));
+  }
+
+  async function handleControl(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
+    const route = `${req.method} ${(req.url ?? '').split('?')[0]!.slice(CONTROL_PREFIX.length)}`;
+    const put = <T extends object>(schema: z.ZodType<T>, current: T, set: (v: T) => void) => {
+      let patch: unknown;
+      try {
+        patch = JSON.parse(body.toString() || '{}');
+      } catch {
+        return json(res, 400, { error: 'body is not JSON' });
+      }
+      const r = mergeConfig(schema, current, patch);
+      if (!r.ok) return json(res, 400, { error: r.error });
+      set(r.value);
+      json(res, 200, r.value);
+    };
+    switch (route) {
+      case 'GET /health':
+        return json(res, 200, { ok: true, target: target.origin });
+      case 'GET /calls':
+        return json(res, 200, calls.snapshot());
+      case 'POST /calls/reset':
+        calls.reset();
+        return json(res, 200, { ok: true });
+      case 'GET /faults':
+        return json(res, 200, faults);
+      case 'PUT /faults':
+        // Every PUT re-seeds, so the same PUT followed by the same calls gives the same faults.
+        return put(FaultsSchema, faults, (v) => {
+          faults = v;
+          rand = seededRandom(v.seed);
+        });
+      case 'GET /semantics':
+        return json(res, 200, semantics);
+      case 'PUT /semantics':
+        return put(SemanticsSchema, semantics, (v) => (semantics = v));
+      case 'POST /reset':
+        await flushDetaches();
+        faults = { ...DEFAULT_FAULTS };
+        rand = seededRandom(faults.seed);
+        semantics = { ...DEFAULT_SEMANTICS };
+        calls.reset();
+        tokens = new Map();
+        attachingUntil.clear();
+        attachmentEni.clear();
+        return json(res, 200, { ok: true });
+      default:
+        return json(res, 404, { error: `no control route ${route}` });
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    const t0 = Date.now();
+    void (async () => {
+      try {
+        const body = await readBody(req);
+        if ((req.url ?? '').startsWith(`${CONTROL_PREFIX}/`)) return await handleControl(req, res, body);
+        const { answer, rec } = await handleEc2(req, body);
+        if (rec) calls.add({ at: new Date(t0).toISOString(), ...rec, ms: Date.now() - t0 });
+        res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
+        res.end(answer.body);
+      } catch (e) {
+        // The target is unreachable or the request broke: a 502 the SDK treats as a transient server error.
+        log(`ec2-proxy: ${req.method} ${req.url}: ${String(e)}`);
+        if (res.headersSent) return void res.end();
+        const b = Buffer.from(ec2ErrorXml('InternalError', `ec2-proxy: ${String(e)}`, requestId()));
+        res.writeHead(502, { 'content-type': 'text/xml', 'content-length': b.length });
+        res.end(b);
+      }
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  return {
+    port,
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    async close() {
+      for (const d of detaching.values()) clearTimeout(d.timer);
+      detaching.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
