@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'helm/**', '**/*.cjs', '*.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'helm/**', '**/*.cjs', '**/*.mjs', '*.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

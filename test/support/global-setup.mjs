@@ -1,12 +1,10 @@
 // Starts the real local stack for the integration tests, or reuses one that `npm run stack:up` left running.
+// Plain JS on the compiled stack module: Jest does not map `.js` imports to TypeScript for global setup.
 import fs from 'node:fs';
-import path from 'node:path';
-import { readState, stackHealthy, startStack, stopStack } from '../../stack/stack.js';
-import { STACK_DIR } from '../../stack/paths.js';
+import { readState, stackHealthy, startStack, stopStack } from '../../dist/stack/stack.js';
+import { STARTED_MARKER } from './stack-marker.mjs';
 
-export const STARTED_MARKER = path.join(STACK_DIR, '..', 'multi-eni-stack.started-by-jest');
-
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup() {
   const existing = readState();
   if (existing && (await stackHealthy(existing))) {
     console.log(`\n[stack] reusing the running stack (${existing.dir})`);

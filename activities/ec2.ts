@@ -1,0 +1,373 @@
+// EC2 activities: small, idempotent, retry-safe. Each wraps one or two EC2 calls; retries and backoff
+// belong to Temporal (the SDK client makes one attempt), so the EC2 call count stays visible and bounded.
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import {
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  CreateTagsCommand,
+  DeleteNetworkInterfaceCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DetachNetworkInterfaceCommand,
+  ModifyNetworkInterfaceAttributeCommand,
+  type EC2Client,
+  type Filter,
+  type NetworkInterface,
+} from '@aws-sdk/client-ec2';
+import { classifyEc2Error, errorCode } from './ec2-errors.js';
+import { adoptionTags, creationTags } from './eni-tags.js';
+import { TAG_CLUSTER, TAG_NODE, TAG_NODEENI } from '../common/names.js';
+import { TtlCache } from './ttl-cache.js';
+
+export interface EniInfo {
+  eniId: string;
+  subnetId: string;
+  vpcId?: string;
+  status: string;
+  macAddress?: string;
+  description?: string;
+  securityGroupIds: string[];
+  tags: Record<string, string>;
+  attachment?: { attachmentId: string; instanceId?: string; deviceIndex?: number; status?: string; deleteOnTermination?: boolean };
+}
+
+export interface ResolvedSubnet {
+  id: string;
+  cidr?: string;
+  az?: string;
+  vpcId?: string;
+}
+
+export interface NetworkRefs {
+  subnetIds: string[];
+  subnetNames: string[];
+  securityGroupIds: string[];
+  securityGroupNames: string[];
+}
+
+export interface ResolvedNetwork {
+  /** In the order of the refs: IDs first, then names (the Go controller's order). */
+  subnets: ResolvedSubnet[];
+  securityGroupIds: string[];
+}
+
+/** The pair and subnet an ENI belongs to. */
+export interface PairSubnet {
+  nodeENI: string;
+  nodeName: string;
+  subnetId: string;
+}
+
+export interface Ec2ActivityDeps {
+  ec2: EC2Client;
+  clusterName: string;
+  /** How long subnet and security-group lookups are reused. */
+  lookupTtlMs?: number;
+  /** Poll interval of the waits (attach/detach). */
+  pollMs?: number;
+  now?: () => Date;
+}
+
+/** Turns an EC2 error into a Temporal failure that carries AWS's code and message. */
+export function ec2Failure(action: string, err: unknown): ApplicationFailure {
+  const c = classifyEc2Error(err);
+  const message = `${action}: ${c.code}: ${c.message}`;
+  if (!c.retryable) return ApplicationFailure.nonRetryable(message, c.code, { action, code: c.code, message: c.message });
+  const attempt = Context.current().info.attempt;
+  return ApplicationFailure.create({
+    message,
+    type: c.code,
+    details: [{ action, code: c.code, message: c.message }],
+    // Throttling backs off harder than the policy's default, with jitter so replicas do not retry in step.
+    ...(c.throttled ? { nextRetryDelay: Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 500) } : {}),
+  });
+}
+
+async function call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw ec2Failure(action, err);
+  }
+}
+
+export function toEniInfo(n: NetworkInterface): EniInfo {
+  const tags: Record<string, string> = {};
+  for (const t of n.TagSet ?? []) if (t.Key) tags[t.Key] = t.Value ?? '';
+  return {
+    eniId: n.NetworkInterfaceId!,
+    subnetId: n.SubnetId ?? '',
+    vpcId: n.VpcId,
+    status: n.Status ?? 'unknown',
+    macAddress: n.MacAddress,
+    description: n.Description,
+    securityGroupIds: (n.Groups ?? []).map((g) => g.GroupId!).filter(Boolean),
+    tags,
+    ...(n.Attachment?.AttachmentId
+      ? {
+          attachment: {
+            attachmentId: n.Attachment.AttachmentId,
+            instanceId: n.Attachment.InstanceId,
+            deviceIndex: n.Attachment.DeviceIndex,
+            status: n.Attachment.Status,
+            deleteOnTermination: n.Attachment.DeleteOnTermination,
+          },
+        }
+      : {}),
+  };
+}
+
+/** Deterministic ClientToken (EC2 allows 64 ASCII characters): a retried create returns the same ENI. */
+export async function clientToken(key: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return `mneni-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createEc2Activities(deps: Ec2ActivityDeps) {
+  const { ec2 } = deps;
+  const ttl = deps.lookupTtlMs ?? 5 * 60_000;
+  const pollMs = deps.pollMs ?? 1000;
+  const now = deps.now ?? (() => new Date());
+  const subnetCache = new TtlCache<ResolvedSubnet[]>(ttl);
+  const sgCache = new TtlCache<string[]>(ttl);
+
+  async function describeEnis(action: string, filters: Filter[] | undefined, ids?: string[]): Promise<EniInfo[]> {
+    const out: EniInfo[] = [];
+    let token: string | undefined;
+    do {
+      const r = await call(action, () =>
+        ec2.send(new DescribeNetworkInterfacesCommand({ ...(filters ? { Filters: filters } : {}), ...(ids ? { NetworkInterfaceIds: ids } : {}), NextToken: token })),
+      );
+      out.push(...(r.NetworkInterfaces ?? []).map(toEniInfo));
+      token = r.NextToken;
+    } while (token);
+    return out;
+  }
+
+  /** One ENI by ID, or undefined when EC2 no longer has it. */
+  async function describeEni(eniId: string): Promise<EniInfo | undefined> {
+    try {
+      const r = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+      const n = r.NetworkInterfaces?.[0];
+      return n ? toEniInfo(n) : undefined;
+    } catch (err) {
+      if (errorCode(err) === 'InvalidNetworkInterfaceID.NotFound') return undefined;
+      throw ec2Failure('DescribeNetworkInterfaces', err);
+    }
+  }
+
+  async function resolveSubnets(ids: string[], names: string[]): Promise<ResolvedSubnet[]> {
+    const key = JSON.stringify([ids, names]);
+    const cached = subnetCache.get(key);
+    if (cached) return cached;
+    const byId: ResolvedSubnet[] = [];
+    if (ids.length) {
+      const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids })));
+      for (const id of ids) {
+        const s = r.Subnets?.find((x) => x.SubnetId === id);
+        if (!s) throw ApplicationFailure.nonRetryable(`DescribeSubnets: InvalidSubnetID.NotFound: The subnet ID '${id}' does not exist`, 'InvalidSubnetID.NotFound');
+        byId.push({ id, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId });
+      }
+    }
+    const byName: ResolvedSubnet[] = [];
+    if (names.length) {
+      const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:Name', Values: names }] })));
+      for (const name of names) {
+        // First match wins, as in the Go controller.
+        const s = r.Subnets?.find((x) => x.Tags?.some((t) => t.Key === 'Name' && t.Value === name));
+        if (!s) throw ApplicationFailure.nonRetryable(`DescribeSubnets: SubnetNotFound: no subnet has the Name tag '${name}' (spec.subnetName/subnetNames)`, 'SubnetNotFound');
+        byName.push({ id: s.SubnetId!, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId });
+      }
+    }
+    const seen = new Set<string>();
+    const subnets = [...byId, ...byName].filter((s) => (seen.has(s.id) ? false : (seen.add(s.id), true)));
+    subnetCache.set(key, subnets);
+    return subnets;
+  }
+
+  async function resolveSecurityGroups(ids: string[], names: string[]): Promise<string[]> {
+    const key = JSON.stringify([ids, names]);
+    const cached = sgCache.get(key);
+    if (cached) return cached;
+    const out = new Set<string>();
+    if (ids.length) {
+      // Checked up front so a typo fails with EC2's message instead of surfacing at create time.
+      const r = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ids })));
+      for (const id of ids) {
+        if (!r.SecurityGroups?.some((g) => g.GroupId === id)) {
+          throw ApplicationFailure.nonRetryable(`DescribeSecurityGroups: InvalidGroup.NotFound: The security group '${id}' does not exist`, 'InvalidGroup.NotFound');
+        }
+        out.add(id);
+      }
+    }
+    if (names.length) {
+      const byName = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: names }] })));
+      let missing = names.filter((n) => !byName.SecurityGroups?.some((g) => g.GroupName === n));
+      for (const g of byName.SecurityGroups ?? []) if (names.includes(g.GroupName ?? '')) out.add(g.GroupId!);
+      if (missing.length) {
+        const byTag = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:Name', Values: missing }] })));
+        for (const g of byTag.SecurityGroups ?? []) {
+          const name = g.Tags?.find((t) => t.Key === 'Name')?.Value;
+          if (name && missing.includes(name)) out.add(g.GroupId!);
+        }
+        missing = missing.filter((n) => !byTag.SecurityGroups?.some((g) => g.Tags?.some((t) => t.Key === 'Name' && t.Value === n)));
+      }
+      if (missing.length) {
+        throw ApplicationFailure.nonRetryable(
+          `DescribeSecurityGroups: SecurityGroupNotFound: no security group is named '${missing.join("', '")}' (spec.securityGroupNames)`,
+          'SecurityGroupNotFound',
+        );
+      }
+    }
+    const list = [...out];
+    sgCache.set(key, list);
+    return list;
+  }
+
+  return {
+    /** Subnets (by ID or Name tag) and security groups (by ID, group name or Name tag), cached. */
+    async resolveNetwork(refs: NetworkRefs): Promise<ResolvedNetwork> {
+      const [subnets, securityGroupIds] = await Promise.all([
+        resolveSubnets(refs.subnetIds, refs.subnetNames),
+        resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames),
+      ]);
+      return { subnets, securityGroupIds };
+    },
+
+    /** The pair's ENIs found by tags (adoption) and the device indexes in use on the instance. */
+    async describePair(input: { nodeENI: string; nodeName: string; instanceId: string }): Promise<{ owned: EniInfo[]; usedDeviceIndexes: number[] }> {
+      const [owned, onInstance] = await Promise.all([
+        describeEnis('DescribeNetworkInterfaces', [
+          { Name: `tag:${TAG_NODEENI}`, Values: [input.nodeENI] },
+          { Name: `tag:${TAG_NODE}`, Values: [input.nodeName] },
+        ]),
+        describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [input.instanceId] }]),
+      ]);
+      const used = onInstance.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
+      return { owned, usedDeviceIndexes: [...new Set(used)].sort((a, b) => a - b) };
+    },
+
+    /** Creates the ENI with its tags; the ClientToken makes a retry return the same ENI. */
+    async createEni(input: PairSubnet & { securityGroupIds: string[]; description?: string; tokenKey: string }): Promise<EniInfo> {
+      const token = await clientToken(input.tokenKey);
+      const tags = creationTags({ ...input, clusterName: deps.clusterName }, now().toISOString());
+      const r = await call('CreateNetworkInterface', () =>
+        ec2.send(
+          new CreateNetworkInterfaceCommand({
+            SubnetId: input.subnetId,
+            Groups: input.securityGroupIds,
+            Description: input.description ?? `ENI created by nodeeni-controller for node ${input.nodeName}`,
+            ClientToken: token,
+            TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+          }),
+        ),
+      );
+      return toEniInfo(r.NetworkInterface!);
+    },
+
+    /**
+     * Gives an ENI this controller's identity tags, writing only what is missing or different: used for
+     * adopted ENIs (the Go controller's among them). Returns what it wrote.
+     */
+    async ensureTags(input: PairSubnet & { eniId: string; current: Record<string, string> }): Promise<Record<string, string>> {
+      const write = adoptionTags(input.current, { ...input, clusterName: deps.clusterName }, now().toISOString());
+      if (Object.keys(write).length === 0) return write;
+      await call('CreateTags', () => ec2.send(new CreateTagsCommand({ Resources: [input.eniId], Tags: Object.entries(write).map(([Key, Value]) => ({ Key, Value })) })));
+      return write;
+    },
+
+    async setSecurityGroups(input: { eniId: string; securityGroupIds: string[] }): Promise<void> {
+      await call('ModifyNetworkInterfaceAttribute', () => ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: input.eniId, Groups: input.securityGroupIds })));
+    },
+
+    /**
+     * Attaches at a device index. Idempotent: if the ENI is already attached to this instance (a retry after
+     * the first attempt succeeded), returns that attachment. A taken index fails non-retryably as
+     * DeviceIndexConflict so the workflow can choose the next free one.
+     */
+    async attachEni(input: { eniId: string; instanceId: string; deviceIndex: number }): Promise<{ attachmentId: string; deviceIndex: number }> {
+      try {
+        const r = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: input.eniId, InstanceId: input.instanceId, DeviceIndex: input.deviceIndex }));
+        return { attachmentId: r.AttachmentId!, deviceIndex: input.deviceIndex };
+      } catch (err) {
+        const c = classifyEc2Error(err);
+        if (c.code === 'InvalidParameterValue' || c.code === 'InvalidNetworkInterface.InUse' || c.code === 'DeviceIndexConflict') {
+          const eni = await describeEni(input.eniId);
+          if (eni?.attachment?.instanceId === input.instanceId && eni.attachment.status !== 'detaching') {
+            return { attachmentId: eni.attachment.attachmentId, deviceIndex: eni.attachment.deviceIndex ?? input.deviceIndex };
+          }
+        }
+        throw ec2Failure('AttachNetworkInterface', err);
+      }
+    },
+
+    /** Polls (heartbeating) until the attachment is `attached`; one describe when EC2 is quick. */
+    async waitAttached(input: { eniId: string; attachmentId: string }): Promise<EniInfo> {
+      const ctx = Context.current();
+      for (let i = 0; ; i++) {
+        const eni = await describeEni(input.eniId);
+        if (!eni) throw ApplicationFailure.nonRetryable(`ENI ${input.eniId} disappeared while attaching`, 'EniGone');
+        const a = eni.attachment;
+        if (a?.attachmentId === input.attachmentId && a.status === 'attached') return eni;
+        if (!a || a.attachmentId !== input.attachmentId || a.status === 'detached' || a.status === 'detaching') {
+          throw ApplicationFailure.nonRetryable(`ENI ${input.eniId}: attachment ${input.attachmentId} is ${a?.status ?? 'gone'}`, 'AttachmentLost');
+        }
+        ctx.heartbeat({ status: a.status, polls: i + 1 });
+        await Promise.race([sleep(Math.min(pollMs * 2 ** Math.min(i, 3), 5000)), ctx.cancelled]);
+      }
+    },
+
+    async setDeleteOnTermination(input: { eniId: string; attachmentId: string; value: boolean }): Promise<void> {
+      await call('ModifyNetworkInterfaceAttribute', () =>
+        ec2.send(
+          new ModifyNetworkInterfaceAttributeCommand({
+            NetworkInterfaceId: input.eniId,
+            Attachment: { AttachmentId: input.attachmentId, DeleteOnTermination: input.value },
+          }),
+        ),
+      );
+    },
+
+    /** Detaches; an attachment already gone is success. */
+    async detachEni(input: { eniId: string; attachmentId: string; force?: boolean }): Promise<void> {
+      try {
+        await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: input.attachmentId, Force: input.force ?? false }));
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 'InvalidAttachmentID.NotFound' || code === 'InvalidNetworkInterfaceID.NotFound') return;
+        throw ec2Failure('DetachNetworkInterface', err);
+      }
+    },
+
+    /** Polls (heartbeating) until the ENI is `available` or gone. */
+    async waitDetached(input: { eniId: string }): Promise<void> {
+      const ctx = Context.current();
+      for (let i = 0; ; i++) {
+        const eni = await describeEni(input.eniId);
+        if (!eni || (eni.status === 'available' && !eni.attachment)) return;
+        ctx.heartbeat({ status: eni.attachment?.status ?? eni.status, polls: i + 1 });
+        await Promise.race([sleep(Math.min(pollMs * 2 ** Math.min(i, 3), 5000)), ctx.cancelled]);
+      }
+    },
+
+    /** Deletes; an ENI already gone is success. */
+    async deleteEni(input: { eniId: string }): Promise<void> {
+      try {
+        await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: input.eniId }));
+      } catch (err) {
+        if (errorCode(err) === 'InvalidNetworkInterfaceID.NotFound') return;
+        throw ec2Failure('DeleteNetworkInterface', err);
+      }
+    },
+
+    /** Every ENI this cluster's controller tagged: one paged, bulk describe for the fleet sweep. */
+    async listClusterEnis(): Promise<EniInfo[]> {
+      return describeEnis('DescribeNetworkInterfaces', [{ Name: `tag:${TAG_CLUSTER}`, Values: [deps.clusterName] }]);
+    },
+  };
+}
+
+export type Ec2Activities = ReturnType<typeof createEc2Activities>;

@@ -1,0 +1,108 @@
+// Process entry of the controller: the Temporal worker (every replica) and the watcher (the replica that
+// holds the Lease). Configuration comes from the environment and is validated before anything starts.
+import { KubeConfig } from '@kubernetes/client-node';
+import { Runtime } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { z } from 'zod';
+import { createControllerWorker } from './controller-worker.js';
+import { ControllerMetrics, serveMetrics } from './metrics.js';
+import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions } from './temporal-connection.js';
+
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+export const ControllerEnvSchema = TemporalEnvSchema.extend({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** EC2 endpoint override (an emulator, or a VPC endpoint); unset = AWS's own. */
+  EC2_ENDPOINT: z.url().optional(),
+  /** Names this cluster in the ENIs' cluster tag, which the fleet sweep scans by. */
+  CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,99}$/, 'letters, digits, - _ . (at most 100)').default('default'),
+  /** Activities per second on the controller task queue, across all replicas: the EC2 call budget. */
+  EC2_RATE_LIMIT: z.coerce.number().positive().default(20),
+  MAX_CONCURRENT_ACTIVITIES: int(50, 1),
+  FLEET_SWEEP_SECONDS: int(300, 10),
+  LEAK_COOLDOWN_SECONDS: int(900, 0),
+  METRICS_PORT: int(9090),
+  /** Which parts this process runs: `worker`, `watcher`, or both. */
+  COMPONENTS: z
+    .string()
+    .default('worker,watcher')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['worker', 'watcher'])).min(1)),
+  LEADER_ELECTION: flag.default(true),
+  LEASE_NAMESPACE: z.string().optional(),
+  LEASE_NAME: z.string().default('multi-eni-watcher'),
+  POD_NAMESPACE: z.string().default('default'),
+  WATCHER_RELIST_SECONDS: int(300, 5),
+  /** Label selector limiting the NodeENIs this controller manages (sharding, or tests on a shared cluster). */
+  NODEENI_SELECTOR: z.string().optional(),
+  POLL_MS: int(1000, 50),
+});
+
+async function main(): Promise<void> {
+  const env = parseEnvOrExit(ControllerEnvSchema);
+  const metrics = new ControllerMetrics();
+  const sdkMetricsPort = env.METRICS_PORT ? env.METRICS_PORT + 1 : 0;
+  if (sdkMetricsPort) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } });
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const connection = temporalConnectionOptions(env);
+  const stops: (() => Promise<void>)[] = [];
+  let ready = false;
+  const server = serveMetrics(metrics, env.METRICS_PORT, sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined, () => ready);
+
+  if (env.COMPONENTS.includes('watcher')) {
+    const { startWatcher } = await import('../watcher/index.js');
+    const client = new Client({ connection: await Connection.connect(connection), namespace: env.TEMPORAL_NAMESPACE });
+    let last = { signalsSent: 0, releasesSent: 0 };
+    const watcher = startWatcher({
+      kubeConfig: kc,
+      client,
+      relistSeconds: env.WATCHER_RELIST_SECONDS,
+      nodeENISelector: env.NODEENI_SELECTOR,
+      leaderElection: env.LEADER_ELECTION ? { namespace: env.LEASE_NAMESPACE ?? env.POD_NAMESPACE, name: env.LEASE_NAME } : false,
+      onReconcile: (r) => {
+        metrics.reconcileSeconds.observe(r.durationMs / 1000);
+        const c = watcher.counters;
+        metrics.signals.inc({ kind: 'spec' }, c.signalsSent - last.signalsSent);
+        metrics.signals.inc({ kind: 'release' }, c.releasesSent - last.releasesSent);
+        last = { signalsSent: c.signalsSent, releasesSent: c.releasesSent };
+      },
+    });
+    stops.push(() => watcher.stop());
+  }
+
+  let run: Promise<void> = Promise.resolve();
+  if (env.COMPONENTS.includes('worker')) {
+    const cw = await createControllerWorker({
+      connection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      kc,
+      region: env.AWS_REGION,
+      ec2Endpoint: env.EC2_ENDPOINT,
+      clusterName: env.CLUSTER_NAME,
+      ec2RatePerSecond: env.EC2_RATE_LIMIT,
+      maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES,
+      fleetSweepSeconds: env.FLEET_SWEEP_SECONDS,
+      leakCooldownSeconds: env.LEAK_COOLDOWN_SECONDS,
+      metrics,
+      pollMs: env.POLL_MS,
+    });
+    // Worker.run() stops on SIGINT/SIGTERM by itself, finishing the tasks in hand.
+    run = cw.worker.run().finally(() => cw.close());
+  } else {
+    run = new Promise((resolve) => {
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve());
+    });
+  }
+  ready = true;
+  console.log(`multi-eni controller running: ${env.COMPONENTS.join(' + ')}, namespace ${env.TEMPORAL_NAMESPACE}, cluster ${env.CLUSTER_NAME}`);
+  await run;
+  for (const stop of stops) await stop();
+  server?.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
