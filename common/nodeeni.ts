@@ -9,8 +9,9 @@ import { z } from 'zod';
 export const SUBNET_ID_PATTERN = '^subnet-[0-9a-z]+(-[0-9a-z]+)*$';
 export const SG_ID_PATTERN = '^sg-[0-9a-z]+(-[0-9a-z]+)*$';
 export const PCI_ADDRESS_PATTERN = '^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$';
-// `prefix/name` as the SR-IOV device plugin takes it, or a bare name (the prefix then defaults).
-export const RESOURCE_NAME_PATTERN = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9_.]+$';
+// `prefix/name` as the SR-IOV device plugin takes it, or a bare name (the prefix then defaults); the plugin
+// refuses its whole config when a name has anything but letters, digits and underscores.
+export const RESOURCE_NAME_PATTERN = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9_]+$';
 export const DPDK_DRIVERS = ['vfio-pci', 'igb_uio', 'uio_pci_generic'] as const;
 export const MTU_MIN = 576;
 export const MTU_MAX = 9001;

@@ -295,6 +295,10 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   const attachmentEni = new Map<string, string>(); // attachment id → ENI id, learnt from attach answers
   const detaching = new Map<string, { timer: NodeJS.Timeout; run: () => Promise<void> }>(); // ENI id → deferred detach
   let attachQueue: Promise<unknown> = Promise.resolve();
+  // Crash tests: the next `count` calls of `action` are carried out at the target, but their answers are
+  // withheld until released, so a test can kill the caller between "EC2 did it" and "the caller knows".
+  let hold: { action: string; count: number } | undefined;
+  const held: { action: string; params: Record<string, string>; body: string; send: () => void }[] = [];
 
   function forward(method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Answer> {
     const out: http.OutgoingHttpHeaders = {};
@@ -318,8 +322,8 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   async function describeEnis(headers: http.IncomingHttpHeaders, filter: string, value: string): Promise<EniSummary[] | undefined> {
     const body = new URLSearchParams({ Action: 'DescribeNetworkInterfaces', Version: '2016-11-15', 'Filter.1.Name': filter, 'Filter.1.Value.1': value });
     const h = { authorization: headers.authorization, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
-    const a = await forward('POST', '/', h, Buffer.from(body.toString()));
-    return a.status === 200 ? parseNetworkInterfaces(a.body.toString()) : undefined;
+    const a = await forward('POST', '/', h, Buffer.from(body.toString())).catch(() => undefined);
+    return a?.status === 200 ? parseNetworkInterfaces(a.body.toString()) : undefined;
   }
 
   function okXml(action: string): Answer {
@@ -383,19 +387,16 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     if (detaching.has(eni)) return { ...okXml('DetachNetworkInterface'), deferred: true };
     // EC2 answers at once and detaches later; the real detach reaches moto when the window ends.
     const id = eni;
-    const run = async () => {
-      clearTimeout(entry.timer);
-      if (detaching.get(id) !== entry) return;
-      try {
+    let done: Promise<void> | undefined;
+    // Runs once, whether the timer fires or a reset flushes it first.
+    const run = () =>
+      (done ??= (async () => {
+        clearTimeout(entry.timer);
         const a = await fwd();
         if (a.status !== 200) log(`ec2-proxy: deferred detach of ${id} (${attachmentId}) failed: HTTP ${a.status} ${errorCodeOf(a.body.toString()) ?? ''}`);
-      } catch (e) {
-        log(`ec2-proxy: deferred detach of ${id} (${attachmentId}) failed: ${String(e)}`);
-      } finally {
-        detaching.delete(id);
+        if (detaching.get(id) === entry) detaching.delete(id);
         attachmentEni.delete(attachmentId);
-      }
-    };
+      })());
     const entry = { timer: setTimeout(() => void run(), semantics.detachingMs), run };
     detaching.set(id, entry);
     attachingUntil.delete(id);
@@ -432,7 +433,11 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     let forwarded = false;
     const fwd = () => {
       forwarded = true;
-      return forward(req.method ?? 'GET', req.url ?? '/', req.headers, body);
+      // moto unreachable: a 5xx, which the SDK retries like any transient server error, and which is counted.
+      return forward(req.method ?? 'GET', req.url ?? '/', req.headers, body).catch((e: unknown) => {
+        log(`ec2-proxy: ${req.method} ${req.url} (${action}): ${String(e)}`);
+        return errorAnswer(502, 'InternalError', `ec2-proxy: the target did not answer: ${String(e)}`);
+      });
     };
     if (!action) return { answer: await fwd() }; // not an EC2 query call (e.g. /moto-api): passed through, not counted
 
@@ -494,12 +499,26 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
           faults = v;
           rand = seededRandom(v.seed);
         });
+      case 'PUT /hold': {
+        const h = JSON.parse(body.toString() || '{}') as { action?: unknown; count?: unknown };
+        if (typeof h.action !== 'string' || !(typeof h.count === 'number' && h.count >= 0)) return json(res, 400, { error: 'hold needs { action: string, count: number >= 0 }' });
+        hold = { action: h.action, count: h.count };
+        return json(res, 200, hold);
+      }
+      case 'GET /held':
+        return json(res, 200, held.map(({ action, params, body: b }) => ({ action, params, body: b })));
+      case 'POST /held/release':
+        hold = undefined;
+        for (const h of held.splice(0)) h.send();
+        return json(res, 200, { ok: true });
       case 'GET /semantics':
         return json(res, 200, semantics);
       case 'PUT /semantics':
         return put(SemanticsSchema, semantics, (v) => (semantics = v));
       case 'POST /reset':
         await flushDetaches();
+        hold = undefined;
+        for (const h of held.splice(0)) h.send();
         faults = { ...DEFAULT_FAULTS };
         rand = seededRandom(faults.seed);
         semantics = { ...DEFAULT_SEMANTICS };
@@ -521,10 +540,19 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
         if ((req.url ?? '').startsWith(`${CONTROL_PREFIX}/`)) return await handleControl(req, res, body);
         const { answer, rec } = await handleEc2(req, body);
         if (rec) calls.add({ at: new Date(t0).toISOString(), ...rec, ms: Date.now() - t0 });
-        res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
-        res.end(answer.body);
+        const send = () => {
+          if (res.destroyed) return; // the caller is gone (killed): nothing to answer
+          res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
+          res.end(answer.body);
+        };
+        if (rec && hold && hold.action === rec.action && hold.count > 0 && answer.status === 200) {
+          hold.count--;
+          held.push({ action: rec.action, params: rec.params, body: answer.body.toString(), send });
+          return;
+        }
+        send();
       } catch (e) {
-        // The target is unreachable or the request broke: a 502 the SDK treats as a transient server error.
+        // The request itself broke (a control-route bug, a client gone): answer what we still can.
         log(`ec2-proxy: ${req.method} ${req.url}: ${String(e)}`);
         if (res.headersSent) return void res.end();
         const b = Buffer.from(ec2ErrorXml('InternalError', `ec2-proxy: ${String(e)}`, requestId()));
@@ -543,6 +571,7 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   return {
     port,
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    /** Pending deferred detaches are dropped, not flushed: closing is for the end of a run, when moto goes too. */
     async close() {
       for (const d of detaching.values()) clearTimeout(d.timer);
       detaching.clear();

@@ -36,7 +36,8 @@ export const repairSignal = defineSignal<[RepairRequest]>(SIGNAL_REPAIR);
 export const stateQuery = defineQuery<PairState>(QUERY_STATE);
 
 const EC2_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
-const ec2Options: ActivityOptions = { startToCloseTimeout: '1m', retry: EC2_RETRY };
+// EC2 calls are short: a worker that died mid-call is noticed within 30 s and the call retried elsewhere.
+const ec2Options: ActivityOptions = { startToCloseTimeout: '30s', retry: EC2_RETRY };
 const waitOptions: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '30s', retry: EC2_RETRY };
 const kubeOptions: ActivityOptions = { startToCloseTimeout: '30s', retry: { ...EC2_RETRY, maximumInterval: '30s' } };
 

@@ -1,0 +1,326 @@
+// The EC2 fault proxy against real moto, through the real SDK. Self-contained: it starts its own moto_server on a
+// free port and the proxy in-process, so it neither needs nor disturbs the shared stack's EC2 state.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand,
+  DescribeNetworkInterfacesCommand,
+  DetachNetworkInterfaceCommand,
+  EC2Client,
+  type NetworkInterface,
+} from '@aws-sdk/client-ec2';
+import { startEc2Proxy, DEFAULT_FAULTS, DEFAULT_SEMANTICS, type CallsReport, type Ec2Proxy } from '../stack/ec2-proxy.js';
+import { TOOLS_BIN } from '../stack/paths.js';
+import { httpOk, startDetached, stopPid, waitReady, type Started } from '../stack/processes.js';
+import { emulatorClient, runInstances, seedEc2, type Seed } from '../stack/seed.js';
+
+let moto: Started;
+let proxy: Ec2Proxy;
+let seed: Seed;
+let ec2: EC2Client; // through the proxy
+let direct: EC2Client; // straight to moto: the ground truth
+let logDir: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function control<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${proxy.url}/_proxy${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+const calls = () => control<CallsReport>('GET', '/calls');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const subnetA = () => seed.subnets.find((s) => s.az === 'us-east-1a')!.id;
+async function newInstance(): Promise<string> {
+  return (await runInstances(direct, seed, 1, 'us-east-1a'))[0]!.id;
+}
+async function createEni(client = ec2, extra: { ClientToken?: string; Description?: string } = {}): Promise<string> {
+  const r = await client.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetA(), Groups: [seed.securityGroups[0]!.id], ...extra }));
+  return r.NetworkInterface!.NetworkInterfaceId!;
+}
+async function describeEni(id: string, client = ec2): Promise<NetworkInterface> {
+  const r = await client.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [id] }));
+  return r.NetworkInterfaces![0]!;
+}
+async function enisInSubnet(): Promise<string[]> {
+  const r = await direct.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [subnetA()] }] }));
+  return (r.NetworkInterfaces ?? []).map((n) => n.NetworkInterfaceId!);
+}
+/** The error a call fails with (the test fails if it succeeds). */
+async function failure(p: Promise<unknown>): Promise<Error & { Code?: string; $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+beforeAll(async () => {
+  logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2-proxy-test-'));
+  const motoPort = await freePort();
+  const motoBin = path.join(TOOLS_BIN, 'moto_server');
+  if (!fs.existsSync(motoBin)) throw new Error(`moto_server is not installed in ${TOOLS_BIN}: run \`npm run tools\``);
+  moto = startDetached('moto', motoBin, ['-H', '127.0.0.1', '-p', String(motoPort)], path.join(logDir, 'moto.log'));
+  const motoUrl = `http://127.0.0.1:${motoPort}`;
+  await waitReady(moto, () => httpOk(`${motoUrl}/moto-api/`), 60_000);
+  seed = await seedEc2(motoUrl, 2);
+  proxy = await startEc2Proxy({ port: 0, target: motoUrl });
+  // No SDK retries: every call the test makes is exactly one call the proxy sees.
+  ec2 = new EC2Client({ endpoint: proxy.url, region: seed.region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+  direct = emulatorClient(motoUrl);
+}, 120_000);
+
+afterAll(async () => {
+  ec2?.destroy();
+  direct?.destroy();
+  await proxy?.close();
+  if (moto) await stopPid(moto.pid);
+  if (logDir) fs.rmSync(logDir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  await control('POST', '/reset');
+});
+
+describe('control API', () => {
+  it('answers health, and reset restores the defaults', async () => {
+    expect((await fetch(`${proxy.url}/_proxy/health`)).status).toBe(200);
+    await control('PUT', '/faults', { throttleRate: 0.5, latencyMs: 5, actions: ['CreateNetworkInterface'] });
+    await control('PUT', '/semantics', { attachingMs: 10, clientToken: false });
+    await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [] }));
+    await control('POST', '/reset');
+    expect(await control('GET', '/faults')).toEqual(DEFAULT_FAULTS);
+    expect(await control('GET', '/semantics')).toEqual(DEFAULT_SEMANTICS);
+    expect(await calls()).toEqual({ total: 0, forwarded: 0, byAction: {}, recent: [] });
+  });
+
+  it('refuses a config it does not understand', async () => {
+    const res = await fetch(`${proxy.url}/_proxy/semantics`, { method: 'PUT', body: JSON.stringify({ attachingMS: 5 }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.stringMatching(/attachingMS/) });
+  });
+});
+
+describe('faults', () => {
+  it('throttles with RequestLimitExceeded (HTTP 503) without reaching moto', async () => {
+    await control('PUT', '/faults', { throttleRate: 1 });
+    const err = await failure(ec2.send(new DescribeNetworkInterfacesCommand({})));
+    expect(err.name).toBe('RequestLimitExceeded');
+    expect(err.Code).toBe('RequestLimitExceeded');
+    expect(err.$metadata?.httpStatusCode).toBe(503);
+    const c = await calls();
+    expect(c.byAction).toEqual({ DescribeNetworkInterfaces: { total: 1, forwarded: 0, outcomes: { throttled: 1 } } });
+  });
+
+  it('answers InternalError (HTTP 500), and limits faults to the listed actions', async () => {
+    await control('PUT', '/faults', { serverErrorRate: 1, actions: ['CreateNetworkInterface'] });
+    const before = await enisInSubnet();
+    const err = await failure(createEni());
+    expect(err.name).toBe('InternalError');
+    expect(err.$metadata?.httpStatusCode).toBe(500);
+    expect(await enisInSubnet()).toEqual(before);
+    await ec2.send(new DescribeNetworkInterfacesCommand({})); // not listed: no fault
+    expect((await calls()).byAction).toEqual({
+      CreateNetworkInterface: { total: 1, forwarded: 0, outcomes: { '5xx': 1 } },
+      DescribeNetworkInterfaces: { total: 1, forwarded: 1, outcomes: { ok: 1 } },
+    });
+  });
+
+  it('are reproducible for a seed', async () => {
+    const run = async () => {
+      await control('PUT', '/faults', { throttleRate: 0.5, seed: 42 });
+      const out: string[] = [];
+      for (let i = 0; i < 16; i++) {
+        out.push(
+          await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [] })).then(
+            () => 'ok',
+            (e: Error) => e.name,
+          ),
+        );
+      }
+      return out;
+    };
+    const first = await run();
+    expect(await run()).toEqual(first);
+    expect(new Set(first)).toEqual(new Set(['ok', 'RequestLimitExceeded']));
+  });
+
+  it('delays answers by latencyMs', async () => {
+    await control('PUT', '/faults', { latencyMs: 300 });
+    const t0 = Date.now();
+    await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [] }));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+  });
+});
+
+describe('EC2 semantics moto lacks', () => {
+  it('ClientToken: a repeated create returns the same ENI, also while the first is in flight', async () => {
+    const before = await enisInSubnet();
+    const ClientToken = `token-${Date.now()}`;
+    const [a, b] = await Promise.all([createEni(ec2, { ClientToken }), createEni(ec2, { ClientToken })]);
+    const c = await createEni(ec2, { ClientToken });
+    expect(b).toBe(a);
+    expect(c).toBe(a);
+    const after = await enisInSubnet();
+    expect(after.filter((id) => !before.includes(id))).toEqual([a]);
+
+    const mismatch = await failure(createEni(ec2, { ClientToken, Description: 'other' }));
+    expect(mismatch.name).toBe('IdempotentParameterMismatch');
+    const c2 = await calls();
+    expect(c2.byAction).toEqual({ CreateNetworkInterface: { total: 4, forwarded: 1, outcomes: { ok: 3, IdempotentParameterMismatch: 1 } } });
+    expect(c2.recent.filter((r) => r.replayed).map((r) => r.params.ClientToken)).toEqual([ClientToken, ClientToken]);
+  });
+
+  it('ClientToken off: moto makes a second ENI, as it does on its own', async () => {
+    await control('PUT', '/semantics', { clientToken: false });
+    const ClientToken = `token-off-${Date.now()}`;
+    expect(await createEni(ec2, { ClientToken })).not.toBe(await createEni(ec2, { ClientToken }));
+  });
+
+  it('attach: describe shows attaching, then attached; an occupied device index and an attached ENI are refused', async () => {
+    await control('PUT', '/semantics', { attachingMs: 500 });
+    const [instance, other] = [await newInstance(), await newInstance()];
+    const eni = await createEni();
+    const attached = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: 2 }));
+    const t0 = Date.now();
+    expect(attached.AttachmentId).toMatch(/^eni-attach-/);
+    const now = await describeEni(eni);
+    expect(now.Attachment).toMatchObject({ Status: 'attaching', DeviceIndex: 2, InstanceId: instance });
+    expect(now.Status).toBe('in-use');
+    expect((await describeEni(eni, direct)).Attachment?.Status).toBe('attached'); // moto itself is instant
+    // Other ENIs in the same answer keep their status.
+    const all = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instance] }] }));
+    expect(all.NetworkInterfaces!.map((n) => [n.NetworkInterfaceId === eni, n.Attachment?.Status]).sort()).toEqual([
+      [false, 'attached'],
+      [true, 'attaching'],
+    ]);
+
+    const second = await createEni();
+    const conflict = await failure(ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: second, InstanceId: instance, DeviceIndex: 2 })));
+    expect(conflict.name).toBe('InvalidParameterValue');
+    expect(conflict.message).toBe(`Instance '${instance}' already has an interface attached at device index '2'.`);
+    expect(conflict.$metadata?.httpStatusCode).toBe(400);
+    expect((await describeEni(second, direct)).Status).toBe('available'); // moto was not asked
+    expect((await describeEni(eni, direct)).Attachment?.DeviceIndex).toBe(2);
+
+    const inUse = await failure(ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: other, DeviceIndex: 1 })));
+    expect(inUse.name).toBe('InvalidNetworkInterface.InUse');
+    expect(inUse.message).toBe(`Interface: [${eni}] in use.`);
+    expect((await describeEni(eni, direct)).Attachment?.InstanceId).toBe(instance);
+
+    await sleep(Math.max(0, 600 - (Date.now() - t0)));
+    expect((await describeEni(eni)).Attachment?.Status).toBe('attached');
+    expect((await calls()).byAction.AttachNetworkInterface).toEqual({
+      total: 3,
+      forwarded: 1,
+      outcomes: { ok: 1, InvalidParameterValue: 1, 'InvalidNetworkInterface.InUse': 1 },
+    });
+  });
+
+  it('concurrent attaches at one device index: exactly one wins', async () => {
+    await control('PUT', '/semantics', { attachingMs: 0 });
+    const instance = await newInstance();
+    const [a, b] = [await createEni(), await createEni()];
+    const results = await Promise.allSettled([a, b].map((NetworkInterfaceId) => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId, InstanceId: instance, DeviceIndex: 4 }))));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { name: 'InvalidParameterValue' } });
+    const onInstance = await direct.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instance] }] }));
+    expect(onInstance.NetworkInterfaces!.filter((n) => n.Attachment?.DeviceIndex === 4)).toHaveLength(1);
+  });
+
+  it('reset forwards a pending detach at once', async () => {
+    await control('PUT', '/semantics', { attachingMs: 0, detachingMs: 60_000 });
+    const instance = await newInstance();
+    const eni = await createEni();
+    const { AttachmentId } = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: 1 }));
+    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId }));
+    expect((await describeEni(eni, direct)).Attachment?.Status).toBe('attached');
+    await control('POST', '/reset');
+    expect((await describeEni(eni, direct)).Status).toBe('available');
+  });
+
+  it('delete of an in-use ENI is refused with InvalidNetworkInterface.InUse', async () => {
+    await control('PUT', '/semantics', { attachingMs: 0 });
+    const instance = await newInstance();
+    const eni = await createEni();
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: 1 }));
+    const err = await failure(ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni })));
+    expect(err.name).toBe('InvalidNetworkInterface.InUse');
+    expect(err.message).toBe(`The network interface '${eni}' is currently in use.`);
+    expect((await describeEni(eni, direct)).Status).toBe('in-use');
+  });
+
+  it('detach: answered at once, detaching meanwhile (delete refused), detached after detachingMs', async () => {
+    await control('PUT', '/semantics', { attachingMs: 0, detachingMs: 500 });
+    const instance = await newInstance();
+    const eni = await createEni();
+    const { AttachmentId } = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: 1 }));
+    const t0 = Date.now();
+    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId }));
+    expect(Date.now() - t0).toBeLessThan(400);
+    const during = await describeEni(eni);
+    expect(during.Attachment?.Status).toBe('detaching');
+    expect(during.Status).toBe('in-use');
+    expect((await describeEni(eni, direct)).Attachment?.Status).toBe('attached');
+    const del = await failure(ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni })));
+    expect(del.name).toBe('InvalidNetworkInterface.InUse');
+
+    await sleep(Math.max(0, 800 - (Date.now() - t0)));
+    const after = await describeEni(eni);
+    expect(after.Attachment).toBeUndefined();
+    expect(after.Status).toBe('available');
+    await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni }));
+    expect(await enisInSubnet()).not.toContain(eni);
+    expect((await calls()).byAction).toEqual({
+      CreateNetworkInterface: { total: 1, forwarded: 1, outcomes: { ok: 1 } },
+      AttachNetworkInterface: { total: 1, forwarded: 1, outcomes: { ok: 1 } },
+      DetachNetworkInterface: { total: 1, forwarded: 0, outcomes: { ok: 1 } }, // moto got it later, from the proxy
+      DescribeNetworkInterfaces: { total: 2, forwarded: 2, outcomes: { ok: 2 } },
+      DeleteNetworkInterface: { total: 2, forwarded: 1, outcomes: { 'InvalidNetworkInterface.InUse': 1, ok: 1 } },
+    });
+  });
+});
+
+describe('calls', () => {
+  it('counts exactly the calls made, with their key params, and resets', async () => {
+    const instance = await newInstance();
+    const ClientToken = `count-${Date.now()}`;
+    const eni = await createEni(ec2, { ClientToken });
+    await createEni(ec2, { ClientToken });
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: 3 }));
+    await control('PUT', '/faults', { throttleRate: 1, actions: ['DescribeNetworkInterfaces'] });
+    await failure(describeEni(eni));
+    const c = await calls();
+    expect(c.total).toBe(4);
+    expect(c.forwarded).toBe(2);
+    expect(c.byAction).toEqual({
+      CreateNetworkInterface: { total: 2, forwarded: 1, outcomes: { ok: 2 } },
+      AttachNetworkInterface: { total: 1, forwarded: 1, outcomes: { ok: 1 } },
+      DescribeNetworkInterfaces: { total: 1, forwarded: 0, outcomes: { throttled: 1 } },
+    });
+    expect(c.recent.map(({ action, params, status, outcome, forwarded }) => ({ action, params, status, outcome, forwarded }))).toEqual([
+      { action: 'CreateNetworkInterface', params: { ClientToken, SubnetId: subnetA() }, status: 200, outcome: 'ok', forwarded: true },
+      { action: 'CreateNetworkInterface', params: { ClientToken, SubnetId: subnetA() }, status: 200, outcome: 'ok', forwarded: false },
+      { action: 'AttachNetworkInterface', params: { NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: '3' }, status: 200, outcome: 'ok', forwarded: true },
+      { action: 'DescribeNetworkInterfaces', params: { NetworkInterfaceId: eni }, status: 503, outcome: 'throttled', forwarded: false },
+    ]);
+    expect(c.recent.every((r) => !Number.isNaN(Date.parse(r.at)))).toBe(true);
+    await control('POST', '/calls/reset');
+    expect((await calls()).total).toBe(0);
+  });
+});

@@ -1,0 +1,128 @@
+// The node agent process (DaemonSet): a Temporal worker that polls only its own node's task queue
+// (`multi-eni-node/<NODE_NAME>`) and runs the node agent's activities, no workflows.
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type NativeConnectionOptions } from '@temporalio/worker';
+import { nodeTaskQueue } from '../common/names.js';
+import { createNodeAgentActivities } from '../node-agent/activities.js';
+import { parseNodeAgentConfig, type NodeAgentConfig } from '../node-agent/config.js';
+import { kubeDevicePluginRestarter } from '../node-agent/device-plugin.js';
+import { ImdsClient } from '../node-agent/imds.js';
+
+// One JSON object per line for everything the process logs (its own lines, the SDK's, the activities'), so
+// a log pipeline can filter by eniId, interfaceName and action.
+function jsonValue(v: unknown): unknown {
+  if (v instanceof Error) return { name: v.name, message: v.message, ...('type' in v && v.type ? { type: v.type } : {}) };
+  if (typeof v === 'bigint') return v.toString();
+  return v;
+}
+
+function emit(level: string, message: string, attrs: Record<string, unknown>, time = new Date()): void {
+  const fields: Record<string, unknown> = { time: time.toISOString(), level: level.toLowerCase(), component: 'node-agent', message };
+  for (const [k, v] of Object.entries(attrs)) if (k !== 'taskToken') fields[k] = jsonValue(v);
+  const line = JSON.stringify(fields);
+  if (level === 'info' || level === 'INFO') console.log(line);
+  else console.error(line);
+}
+
+function log(level: 'info' | 'warn' | 'error', message: string, attrs: Record<string, unknown> = {}): void {
+  emit(level, message, attrs);
+}
+
+function sdkLog(entry: LogEntry): void {
+  emit(entry.level, entry.message, entry.meta ?? {}, new Date(Number(entry.timestampNanos / 1_000_000n)));
+}
+
+function fail(message: string): never {
+  log('error', message);
+  process.exit(1);
+}
+
+function readPem(variable: string, file: string | undefined): Buffer | undefined {
+  if (!file) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    return fail(`${variable}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function connectionOptions(config: NodeAgentConfig): NativeConnectionOptions {
+  const t = config.temporal;
+  const opts: NativeConnectionOptions = { address: t.address };
+  if (t.tls) {
+    const ca = readPem('TEMPORAL_TLS_CA', t.tls.caFile);
+    const crt = readPem('TEMPORAL_TLS_CERT', t.tls.certFile);
+    const key = readPem('TEMPORAL_TLS_KEY', t.tls.keyFile);
+    opts.tls = { ...(ca ? { serverRootCACertificate: ca } : {}), ...(crt && key ? { clientCertPair: { crt, key } } : {}) };
+  }
+  if (t.apiKey) opts.apiKey = t.apiKey;
+  return opts;
+}
+
+export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
+  const parsed = parseNodeAgentConfig(env);
+  if (!parsed.ok) fail(`invalid configuration: ${parsed.errors.join('; ')}`);
+  const config = parsed.config;
+  // The worker drains in-flight activities on these signals, then run() returns.
+  Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: new DefaultLogger('INFO', sdkLog) });
+
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const activities = createNodeAgentActivities({
+    nodeName: config.nodeName,
+    sysRoot: config.sysRoot,
+    pcidpConfigPath: config.pcidpConfigPath,
+    stateDir: config.stateDir,
+    ...(config.netns ? { netns: config.netns } : {}),
+    ...(config.imdsEndpoint ? { imds: new ImdsClient({ endpoint: config.imdsEndpoint }) } : {}),
+    restartDevicePlugin: kubeDevicePluginRestarter({
+      kubeConfig,
+      nodeName: config.nodeName,
+      namespace: config.devicePlugin.namespace,
+      labelSelector: config.devicePlugin.labelSelector,
+      log: (message, attrs) => log('info', message, attrs),
+    }),
+  });
+
+  const connection = await NativeConnection.connect(connectionOptions(config));
+  const taskQueue = nodeTaskQueue(config.nodeName);
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      activities,
+      // Host changes are serialised per node anyway; a few slots let inventory run beside a long link wait.
+      maxConcurrentActivityTaskExecutions: 8,
+      shutdownGraceTime: '30s',
+    });
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => log('info', 'shutting down: finishing in-flight activities', { signal }));
+    }
+    log('info', 'node agent started', {
+      node: config.nodeName,
+      taskQueue,
+      temporal: config.temporal.address,
+      namespace: config.temporal.namespace,
+      tls: config.temporal.tls !== undefined,
+      sysRoot: config.sysRoot,
+      pcidpConfig: config.pcidpConfigPath,
+      stateDir: config.stateDir,
+      netns: config.netns,
+      imds: config.imdsEndpoint ?? 'off',
+    });
+    await worker.run();
+    log('info', 'node agent stopped', { node: config.nodeName });
+  } finally {
+    await connection.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    log('error', 'node agent failed', { error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  });
+}
