@@ -18,8 +18,9 @@ export default {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
-      testTimeout: 240000,
     },
   ],
+  // Global only: Jest ignores testTimeout inside a project entry.
+  testTimeout: 240000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };

@@ -1,7 +1,9 @@
 // Writes the chart's CRD from the zod schema: `npm run gen:crd`. A unit test fails when the file is stale.
 import fs from 'node:fs';
 import path from 'node:path';
-import { dumpYaml } from '@kubernetes/client-node';
+// js-yaml directly: client-node's dumpYaml passes objects through its typed models, which drop the keys
+// they do not know (x-kubernetes-validations, enum, list types).
+import { dump } from 'js-yaml';
 import { nodeENICrd } from '../common/crd.js';
 import { REPO_ROOT } from '../stack/paths.js';
 
@@ -9,7 +11,7 @@ export const CRD_PATH = path.join(REPO_ROOT, 'helm', 'multi-eni-controller', 'cr
 export const CRD_HEADER = '# Generated from common/nodeeni.ts by `npm run gen:crd`; do not edit by hand.\n';
 
 export function renderCrd(): string {
-  return CRD_HEADER + dumpYaml(nodeENICrd(), { lineWidth: 200, noRefs: true });
+  return CRD_HEADER + dump(nodeENICrd(), { lineWidth: 200, noRefs: true });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {

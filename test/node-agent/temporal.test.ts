@@ -10,7 +10,7 @@ import { nodeTaskQueue } from '../../common/names.js';
 import { NODE_AGENT_ERRORS, type NodeAgentActivities } from '../../common/node-agent-contract.js';
 import { createNodeAgentActivities } from '../../node-agent/activities.js';
 import { readState } from '../../stack/stack.js';
-import { isUp, tempDir, TestNetns } from './support/netns.js';
+import { isUp, tempDir, TestNetns } from '../../stack/sim/netns.js';
 import type { agentConfigureFailure, agentRoundTrip } from './workflows/agent-test-workflow.js';
 
 const suffix = randomBytes(3).toString('hex');

@@ -20,7 +20,11 @@ export interface NsLink {
 }
 
 export class TestNetns {
-  readonly name = `mneni-test-${randomBytes(4).toString('hex')}`;
+  readonly name: string;
+
+  constructor(prefix = 'mneni-test') {
+    this.name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  }
 
   async create(): Promise<void> {
     await run('ip', ['netns', 'add', this.name]);

@@ -60,6 +60,23 @@ export class FakeKernel {
     }
   }
 
+  /** Hot-plug: a new device appears, bound to its kernel driver, with its link. */
+  async plug(dev: FakeDevice): Promise<void> {
+    this.devices.push(dev);
+    fs.mkdirSync(this.p(`bus/pci/devices/${dev.pci}/net`), { recursive: true });
+    fs.writeFileSync(this.p(`bus/pci/devices/${dev.pci}/driver_override`), '(null)\n');
+    await this.attach(dev, dev.kernelDriver);
+  }
+
+  /** Hot-unplug: the device and its link vanish, whatever driver holds it. */
+  async unplug(pci: string): Promise<void> {
+    const dev = this.devices.find((d) => d.pci === pci);
+    if (!dev) return;
+    if (this.driverOf(pci)) await this.detach(dev).catch(() => undefined);
+    fs.rmSync(this.p(`bus/pci/devices/${pci}`), { recursive: true, force: true });
+    this.devices.splice(this.devices.indexOf(dev), 1);
+  }
+
   device(pci: string): FakeDevice {
     const dev = this.devices.find((d) => d.pci === pci);
     if (!dev) throw Object.assign(new Error(`ENODEV: no device ${pci}`), { code: 'ENODEV' });

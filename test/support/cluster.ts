@@ -1,0 +1,153 @@
+// An end-to-end test cluster on the local stack: the controller as a process, simulated nodes (each with
+// its instance in EC2, its Node object and its node agent), and the kubectl-level operations a user does.
+import fs from 'node:fs';
+import path from 'node:path';
+import { PatchStrategy, loadAllYaml, setHeaderOptions } from '@kubernetes/client-node';
+import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
+import { runInstances } from '../../stack/seed.js';
+import { SimulatedNode } from '../../stack/sim/simulated-node.js';
+import { REPO_ROOT } from '../../stack/paths.js';
+import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../../common/names.js';
+import type { NodeENI } from '../../common/nodeeni.js';
+import { ControllerProcess } from './controller-process.js';
+import { eventually, kubeClients, motoEc2, stack, uniq } from './env.js';
+
+const SEED_SUBNET_ID = 'subnet-0f59b4f14737be9ad';
+const SEED_SG_ID = 'sg-05da196f3314d4af8';
+
+/**
+ * A seed manifest as users have it. Only the account-specific IDs are swapped for the emulator's
+ * (the seeds' subnet and security group exist in their author's account, not here).
+ */
+export function seedManifest(file: string): NodeENI {
+  const s = stack();
+  const text = fs
+    .readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'seeds', file), 'utf8')
+    .replaceAll(SEED_SUBNET_ID, s.seed.subnets[0]!.id)
+    .replaceAll(SEED_SG_ID, s.seed.securityGroups[0]!.id);
+  return loadAllYaml(text)[0] as NodeENI;
+}
+
+export interface TestNode {
+  name: string;
+  instanceId: string;
+  sim?: SimulatedNode;
+}
+
+export class TestCluster {
+  readonly runId = uniq('e2e');
+  readonly nodes: TestNode[] = [];
+  readonly controller: ControllerProcess;
+  readonly k = kubeClients();
+  readonly ec2 = motoEc2();
+  private readonly nodeENIs = new Set<string>();
+
+  constructor(controllerEnv: Record<string, string> = {}) {
+    this.controller = new ControllerProcess(this.runId, { CLUSTER_NAME: this.runId, NODEENI_SELECTOR: `test-run=${this.runId}`, ...controllerEnv });
+  }
+
+  get clusterName(): string {
+    return this.runId;
+  }
+
+  /** Starts `count` instances, their simulated nodes (with agents) and their Node objects. */
+  async addNodes(count: number, labels: Record<string, string> = { ng: 'multi-eni' }, opts: { agent?: boolean; az?: string } = {}): Promise<TestNode[]> {
+    const s = stack();
+    const instances = await runInstances(this.ec2, s.seed, count, opts.az ?? 'us-east-1a');
+    const added: TestNode[] = [];
+    for (const [i, inst] of instances.entries()) {
+      const name = `${this.runId}-node-${this.nodes.length + i}`;
+      const sim = await SimulatedNode.start({ name, instanceId: inst.id, ec2: this.ec2, temporal: s.temporal, agent: opts.agent ?? true });
+      await this.k.core.createNode({
+        body: { metadata: { name, labels }, spec: { providerID: `aws:///${inst.az}/${inst.id}` } },
+      });
+      added.push({ name, instanceId: inst.id, sim });
+    }
+    this.nodes.push(...added);
+    return added;
+  }
+
+  async setNodeLabels(name: string, labels: Record<string, string | null>): Promise<void> {
+    await this.k.core.patchNode({ name, body: { metadata: { labels } } }, mergePatch());
+  }
+
+  async deleteNode(name: string): Promise<void> {
+    await this.k.core.deleteNode({ name });
+  }
+
+  /** Applies a NodeENI (scoped to this cluster's controller by a label), as `kubectl apply` would create it. */
+  async apply(obj: NodeENI): Promise<NodeENI> {
+    const body = { ...obj, metadata: { ...obj.metadata, labels: { ...(obj.metadata.labels ?? {}), 'test-run': this.runId } } };
+    this.nodeENIs.add(obj.metadata.name);
+    return (await this.k.custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, body })) as NodeENI;
+  }
+
+  async patchSpec(name: string, spec: Record<string, unknown>): Promise<void> {
+    await this.k.custom.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name, body: { spec } }, mergePatch());
+  }
+
+  async get(name: string): Promise<NodeENI | undefined> {
+    try {
+      return (await this.k.custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name })) as NodeENI;
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.k.custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name }).catch((e: { code?: number }) => {
+      if (e.code !== 404) throw e;
+    });
+  }
+
+  /** Waits until the NodeENI reports `n` attachments, all Ready. */
+  async waitReady(name: string, n: number, timeoutMs = 90000): Promise<NodeENI> {
+    return eventually(
+      `${name}: ${n} attachments Ready`,
+      async () => {
+        const o = await this.get(name);
+        const a = o?.status?.attachments ?? [];
+        return a.length === n && a.every((x) => x.phase === 'Ready') ? o : false;
+      },
+      timeoutMs,
+    );
+  }
+
+  async waitGone(name: string, timeoutMs = 90000): Promise<void> {
+    await eventually(`${name} deleted`, async () => (await this.get(name)) === undefined, timeoutMs);
+  }
+
+  /** ENIs in EC2 that carry this cluster's tag (what the controller created or adopted). */
+  async enis(extra: { Name: string; Values: string[] }[] = []): Promise<NetworkInterface[]> {
+    const r = await this.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: `tag:${TAG_CLUSTER}`, Values: [this.runId] }, ...extra] }));
+    return r.NetworkInterfaces ?? [];
+  }
+
+  async events(name: string): Promise<{ type?: string; reason?: string; message?: string }[]> {
+    const r = await this.k.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${name}` });
+    return r.items;
+  }
+
+  node(i: number): TestNode {
+    const n = this.nodes[i];
+    if (!n) throw new Error(`no node ${i}`);
+    return n;
+  }
+
+  /** Deletes what the test made (NodeENIs first, so the controller releases their ENIs), then stops everything. */
+  async teardown(): Promise<void> {
+    for (const name of this.nodeENIs) await this.delete(name);
+    for (const name of this.nodeENIs) await this.waitGone(name, 60000).catch(() => undefined);
+    await this.controller.stop();
+    for (const n of this.nodes) {
+      await this.k.core.deleteNode({ name: n.name }).catch(() => undefined);
+      await n.sim?.stop();
+    }
+    this.ec2.destroy();
+  }
+}
+
+export function mergePatch() {
+  return setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+}
