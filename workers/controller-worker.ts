@@ -27,6 +27,7 @@ export interface ControllerWorkerOptions {
   fleetSweepSeconds: number;
   leakCooldownSeconds: number;
   taskQueue?: string;
+  fleetScheduleId?: string;
   metrics?: ControllerMetrics;
   /** Poll interval of the attach/detach waits. */
   pollMs?: number;
@@ -57,14 +58,14 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 }
 
 /** Creates the fleet sweep schedule, or updates its interval; idempotent across replicas. */
-export async function ensureFleetSchedule(client: Client, taskQueue: string, everySeconds: number, leakCooldownSeconds: number): Promise<void> {
+export async function ensureFleetSchedule(client: Client, taskQueue: string, everySeconds: number, leakCooldownSeconds: number, scheduleId = FLEET_SCHEDULE_ID): Promise<void> {
   const spec = { intervals: [{ every: `${everySeconds}s` }] };
   const action = { type: 'startWorkflow' as const, workflowType: WORKFLOW_TYPE_FLEET, taskQueue, args: [{ leakCooldownSeconds }] };
   try {
-    await client.schedule.create({ scheduleId: FLEET_SCHEDULE_ID, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
+    await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
   } catch (err) {
     if ((err as Error).name !== 'ScheduleAlreadyRunning') throw err;
-    await client.schedule.getHandle(FLEET_SCHEDULE_ID).update((prev) => ({ ...prev, spec, action }));
+    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
   }
 }
 
@@ -77,7 +78,7 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
   } catch (err) {
     console.warn(`search attributes not registered (${(err as Error).message}); register NodeENI, NodeName, InstanceId, EniPhase (Keyword) and EniIds (KeywordList)`);
   }
-  await ensureFleetSchedule(client, taskQueue, o.fleetSweepSeconds, o.leakCooldownSeconds);
+  await ensureFleetSchedule(client, taskQueue, o.fleetSweepSeconds, o.leakCooldownSeconds, o.fleetScheduleId);
 
   const ec2 = makeEc2Client({ region: o.region, endpoint: o.ec2Endpoint, record: o.metrics ? (a, r) => o.metrics!.ec2Calls.inc({ action: a, outcome: r }) : undefined });
   const kube = createKubeActivities({ kc: o.kc });

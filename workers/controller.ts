@@ -5,6 +5,7 @@ import { Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { createControllerWorker } from './controller-worker.js';
+import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID } from '../common/names.js';
 import { ControllerMetrics, serveMetrics } from './metrics.js';
 import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions } from './temporal-connection.js';
 
@@ -37,6 +38,9 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   /** Label selector limiting the NodeENIs this controller manages (sharding, or tests on a shared cluster). */
   NODEENI_SELECTOR: z.string().optional(),
   POLL_MS: int(1000, 50),
+  /** Task queue of the workflows and controller activities; another one isolates a second installation. */
+  TASK_QUEUE: z.string().min(1).default(CONTROLLER_TASK_QUEUE),
+  FLEET_SCHEDULE_ID: z.string().min(1).default(FLEET_SCHEDULE_ID),
 });
 
 async function main(): Promise<void> {
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
       client,
       relistSeconds: env.WATCHER_RELIST_SECONDS,
       nodeENISelector: env.NODEENI_SELECTOR,
+      taskQueue: env.TASK_QUEUE,
       leaderElection: env.LEADER_ELECTION ? { namespace: env.LEASE_NAMESPACE ?? env.POD_NAMESPACE, name: env.LEASE_NAME } : false,
       onReconcile: (r) => {
         metrics.reconcileSeconds.observe(r.durationMs / 1000);
@@ -87,6 +92,8 @@ async function main(): Promise<void> {
       leakCooldownSeconds: env.LEAK_COOLDOWN_SECONDS,
       metrics,
       pollMs: env.POLL_MS,
+      taskQueue: env.TASK_QUEUE,
+      fleetScheduleId: env.FLEET_SCHEDULE_ID,
     });
     // Worker.run() stops on SIGINT/SIGTERM by itself, finishing the tasks in hand.
     run = cw.worker.run().finally(() => cw.close());

@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../../stack/paths.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
 import { ControllerProcess } from './controller-process.js';
-import { eventually, kubeClients, motoEc2, stack, uniq } from './env.js';
+import { eventually, kubeClients, motoEc2, stack, temporalClient, uniq } from './env.js';
 
 const SEED_SUBNET_ID = 'subnet-0f59b4f14737be9ad';
 const SEED_SG_ID = 'sg-05da196f3314d4af8';
@@ -43,7 +43,18 @@ export class TestCluster {
   private readonly nodeENIs = new Set<string>();
 
   constructor(controllerEnv: Record<string, string> = {}) {
-    this.controller = new ControllerProcess(this.runId, { CLUSTER_NAME: this.runId, NODEENI_SELECTOR: `test-run=${this.runId}`, ...controllerEnv });
+    // Own task queue and sweep schedule: test runs sharing the stack never take each other's work.
+    this.controller = new ControllerProcess(this.runId, {
+      CLUSTER_NAME: this.runId,
+      NODEENI_SELECTOR: `test-run=${this.runId}`,
+      TASK_QUEUE: this.taskQueue,
+      FLEET_SCHEDULE_ID: `fleet-${this.runId}`,
+      ...controllerEnv,
+    });
+  }
+
+  get taskQueue(): string {
+    return `multi-eni-controller-${this.runId}`;
   }
 
   get clusterName(): string {
@@ -140,6 +151,9 @@ export class TestCluster {
     for (const name of this.nodeENIs) await this.delete(name);
     for (const name of this.nodeENIs) await this.waitGone(name, 60000).catch(() => undefined);
     await this.controller.stop();
+    const { client, connection } = await temporalClient();
+    await client.schedule.getHandle(`fleet-${this.runId}`).delete().catch(() => undefined);
+    await connection.close();
     for (const n of this.nodes) {
       await this.k.core.deleteNode({ name: n.name }).catch(() => undefined);
       await n.sim?.stop();
