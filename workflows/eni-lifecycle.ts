@@ -268,7 +268,9 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
           subnetId: r.subnetId,
           securityGroupIds,
           description: spec.description,
-          tokenKey: `${wfId}/${r.subnetId}/${seq}`,
+          // Same token on every retry of this create (EC2 returns the same ENI); a new one for each fresh ENI,
+          // and per run chain, since a pair's workflow ID is reused when a node is matched again later.
+          tokenKey: `${wfId}/${workflowInfo().firstExecutionRunId}/${r.subnetId}/${seq}`,
         },
       ]);
       st.createSeq[r.subnetId] = seq + 1;
@@ -484,7 +486,10 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
       if (st.revive) {
         // Wanted again: start over with a fresh history and the newest spec.
         await condition(allHandlersFinished);
-        await continueAsNew<typeof eniLifecycle>({ desired: st.revive });
+        await continueAsNew<typeof eniLifecycle>({
+          desired: st.revive,
+          carried: { enis: [], createSeq: st.createSeq, releaseRequested: false, dirty: true, eventSeq: st.eventSeq },
+        });
       }
       setCurrentDetails(`released (${releaseReason})`);
       return { released };

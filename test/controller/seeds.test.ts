@@ -2,7 +2,7 @@
 // status, `kubectl get nodeenis -o wide`, and interfaces configured on the node.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { TestCluster, seedManifest } from '../support/cluster.js';
+import { TestCluster } from '../support/cluster.js';
 import { eventually, stack } from '../support/env.js';
 import { proxy } from '../support/proxy.js';
 import type { NetworkInterface } from '@aws-sdk/client-ec2';
@@ -29,7 +29,7 @@ describe('seed manifests on the local stack', () => {
     const [n0] = c.nodes;
     // Only the first node carries the label for this test.
     await c.setNodeLabels(c.node(1).name, { ng: null });
-    for (const f of ['case1-control-plane.yaml', 'case2-sriov-kernel.yaml', 'case3-dpdk.yaml']) await c.apply(seedManifest(f));
+    for (const f of ['case1-control-plane.yaml', 'case2-sriov-kernel.yaml', 'case3-dpdk.yaml']) await c.apply(c.seed(f));
 
     const cp = await c.waitReady('control-plane-eni', 1);
     const sriov = await c.waitReady('user-plane-sriov-eni', 1);
@@ -90,9 +90,9 @@ describe('seed manifests on the local stack', () => {
 
   it('several subnets and a security group by name, the dpdkEnabled spelling, DeleteOnTermination as the spec says', async () => {
     const s = stack();
-    await c.setNodeLabels(c.node(1).name, { ng: 'multi-eni' });
+    await c.setNodeLabels(c.node(1).name, { ng: c.nodeGroup });
     await proxy.resetCalls();
-    await c.apply(seedManifest('multi-subnet-by-name.yaml'));
+    await c.apply(c.seed('multi-subnet-by-name.yaml'));
     const multi = await c.waitReady('multi-subnet-nodeeni', 4);
     const byNode = (node: string) => multi.status!.attachments!.filter((a) => a.nodeID === node).sort((a, b) => a.deviceIndex! - b.deviceIndex!);
     for (const n of c.nodes) {
@@ -112,7 +112,7 @@ describe('seed manifests on the local stack', () => {
     expect(dot?.total).toBe(4);
     expect(multi.status!.attachments!.every((a) => a.deleteOnTermination === true)).toBe(true);
 
-    const alias = seedManifest('dpdk-enabled-alias.yaml');
+    const alias = c.seed('dpdk-enabled-alias.yaml');
     alias.spec.deviceIndex = 5; // eth2 and eth3 are taken on these nodes by the NodeENI above
     alias.spec.deleteOnTermination = false;
     await c.apply(alias);

@@ -1,32 +1,17 @@
 // An end-to-end test cluster on the local stack: the controller as a process, simulated nodes (each with
 // its instance in EC2, its Node object and its node agent), and the kubectl-level operations a user does.
-import fs from 'node:fs';
-import path from 'node:path';
-import { PatchStrategy, loadAllYaml, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { runInstances } from '../../stack/seed.js';
 import { SimulatedNode } from '../../stack/sim/simulated-node.js';
-import { REPO_ROOT } from '../../stack/paths.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
 import { ControllerProcess } from './controller-process.js';
 import { eventually, kubeClients, motoEc2, stack, temporalClient, uniq } from './env.js';
 
-const SEED_SUBNET_ID = 'subnet-0f59b4f14737be9ad';
-const SEED_SG_ID = 'sg-05da196f3314d4af8';
-
-/**
- * A seed manifest as users have it. Only the account-specific IDs are swapped for the emulator's
- * (the seeds' subnet and security group exist in their author's account, not here).
- */
-export function seedManifest(file: string): NodeENI {
-  const s = stack();
-  const text = fs
-    .readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'seeds', file), 'utf8')
-    .replaceAll(SEED_SUBNET_ID, s.seed.subnets[0]!.id)
-    .replaceAll(SEED_SG_ID, s.seed.securityGroups[0]!.id);
-  return loadAllYaml(text)[0] as NodeENI;
-}
+// The seeds' manifests with the account-specific IDs swapped for the emulator's (shared with the demo).
+import { seedManifest } from '../../demo/manifests.js';
+export { seedManifest };
 
 export interface TestNode {
   name: string;
@@ -62,7 +47,22 @@ export class TestCluster {
   }
 
   /** Starts `count` instances, their simulated nodes (with agents) and their Node objects. */
-  async addNodes(count: number, labels: Record<string, string> = { ng: 'multi-eni' }, opts: { agent?: boolean; az?: string } = {}): Promise<TestNode[]> {
+  /**
+   * The `ng` label value of this cluster's nodes. Test runs share one apiserver, so each selects only its
+   * own nodes; seed manifests follow it (the value of a node label is the user's cluster's, like the IDs).
+   */
+  get nodeGroup(): string {
+    return this.runId;
+  }
+
+  /** A seed manifest whose `ng` selector picks this cluster's nodes. */
+  seed(file: string): NodeENI {
+    const obj = seedManifest(file);
+    if (obj.spec.nodeSelector.ng !== undefined) obj.spec.nodeSelector = { ...obj.spec.nodeSelector, ng: this.nodeGroup };
+    return obj;
+  }
+
+  async addNodes(count: number, labels: Record<string, string> = { ng: this.nodeGroup }, opts: { agent?: boolean; az?: string } = {}): Promise<TestNode[]> {
     const s = stack();
     const instances = await runInstances(this.ec2, s.seed, count, opts.az ?? 'us-east-1a');
     const added: TestNode[] = [];
