@@ -425,8 +425,10 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
 
     // ENIs for subnets the spec no longer names (or duplicates) are released.
     const unwanted = [...extra, ...st.enis.filter((r) => !net.subnets.some((s) => s.id === r.subnetId))];
+    const freed = new Set<number>();
     for (const r of unwanted) {
       checkpoint();
+      if (r.attachmentId && r.instanceId === desired.instanceId && r.deviceIndex !== undefined) freed.add(r.deviceIndex);
       await releaseEni(r);
       st.enis = st.enis.filter((e) => e !== r);
     }
@@ -443,7 +445,8 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     });
     st.enis = records;
     const mine = new Set(records.filter((r) => r.attachmentId && r.instanceId === desired.instanceId).map((r) => r.deviceIndex));
-    const used = new Set(pair.usedDeviceIndexes.filter((i) => !mine.has(i)));
+    // Indexes held by our kept ENIs are theirs to keep; those of ENIs released above are free again.
+    const used = new Set(pair.usedDeviceIndexes.filter((i) => !mine.has(i) && !freed.has(i)));
     const planned = planDeviceIndexes(spec.deviceIndex, records.length, used);
     for (const i of planned) used.add(i);
 
