@@ -6,7 +6,7 @@ describe('node agent configuration', () => {
       ok: true,
       config: {
         nodeName: 'ip-10-0-1-100.ec2.internal',
-        temporal: { address: 'localhost:7233', namespace: 'default' },
+        temporal: { TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default' },
         sysRoot: '/sys',
         pcidpConfigPath: '/etc/pcidp/config.json',
         stateDir: '/var/lib/multi-eni',
@@ -16,7 +16,7 @@ describe('node agent configuration', () => {
     });
   });
 
-  test('everything set; IMDS off; API key turns TLS on', () => {
+  test('everything set; IMDS off; the API key is kept for the connection (which turns TLS on)', () => {
     const r = parseNodeAgentConfig({
       NODE_NAME: 'node-a',
       TEMPORAL_ADDRESS: 'ns.a1b2c.tmprl.cloud:7233',
@@ -32,7 +32,7 @@ describe('node agent configuration', () => {
     });
     expect(r.ok && r.config).toEqual({
       nodeName: 'node-a',
-      temporal: { address: 'ns.a1b2c.tmprl.cloud:7233', namespace: 'ns.a1b2c', tls: {}, apiKey: 'secret' },
+      temporal: { TEMPORAL_ADDRESS: 'ns.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.a1b2c', TEMPORAL_API_KEY: 'secret' },
       sysRoot: '/host/sys',
       pcidpConfigPath: '/host/etc/pcidp/config.json',
       stateDir: '/host/var/lib/multi-eni',
@@ -43,7 +43,12 @@ describe('node agent configuration', () => {
 
   test('mTLS files', () => {
     const r = parseNodeAgentConfig({ NODE_NAME: 'n', TEMPORAL_TLS_CERT: '/certs/tls.crt', TEMPORAL_TLS_KEY: '/certs/tls.key', TEMPORAL_TLS_CA: '/certs/ca.crt' });
-    expect(r.ok && r.config.temporal.tls).toEqual({ certFile: '/certs/tls.crt', keyFile: '/certs/tls.key', caFile: '/certs/ca.crt' });
+    expect(r.ok && r.config.temporal).toMatchObject({ TEMPORAL_TLS_CERT: '/certs/tls.crt', TEMPORAL_TLS_KEY: '/certs/tls.key', TEMPORAL_TLS_CA: '/certs/ca.crt' });
+  });
+
+  test('TLS without client certificates and a server name override, as the controller reads them', () => {
+    const r = parseNodeAgentConfig({ NODE_NAME: 'n', TEMPORAL_TLS: 'true', TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' });
+    expect(r.ok && r.config.temporal).toMatchObject({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' });
   });
 
   test.each([
@@ -63,7 +68,7 @@ describe('node agent configuration', () => {
 
   test('empty variables count as unset', () => {
     const r = parseNodeAgentConfig({ NODE_NAME: 'n', TEMPORAL_API_KEY: '', NODE_AGENT_NETNS: ' ' });
-    expect(r.ok && r.config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default' });
+    expect(r.ok && r.config.temporal).toEqual({ TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default' });
     expect(r.ok && r.config.netns).toBeUndefined();
   });
 });

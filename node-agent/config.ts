@@ -2,24 +2,23 @@
 // zod. Pure: a bad variable becomes a message that names it; the worker prints it and exits.
 import { z } from 'zod';
 import { NODE_AGENT_DEFAULTS } from './host.js';
+import { TemporalEnvSchema, type TemporalEnv } from '../workers/temporal-connection.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const NETNS_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
 
 const absolutePath = (what: string) => z.string().startsWith('/', `must be an absolute path to ${what}`);
 
-export const NodeAgentEnvSchema = z
-  .object({
+// The Temporal variables are the controller's (one schema): plain, mutual TLS, TLS only, or an API key.
+export const NodeAgentEnvSchema = TemporalEnvSchema.extend({
     NODE_NAME: z
       .string({ error: 'is required (set it from the downward API: valueFrom.fieldRef.fieldPath spec.nodeName)' })
       .max(253)
       .regex(DNS_SUBDOMAIN, 'must be a Kubernetes node name (a DNS subdomain)'),
     TEMPORAL_ADDRESS: z.string().regex(/^[^\s/]+:\d+$/, 'must be host:port').default('localhost:7233'),
-    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TLS_CERT: absolutePath('the client certificate (PEM)').optional(),
     TEMPORAL_TLS_KEY: absolutePath('the client key (PEM)').optional(),
     TEMPORAL_TLS_CA: absolutePath('the CA certificate (PEM)').optional(),
-    TEMPORAL_API_KEY: z.string().min(1).optional(),
     HOST_SYS: absolutePath('the host sysfs').default(NODE_AGENT_DEFAULTS.sysRoot),
     PCIDP_CONFIG: absolutePath('the SR-IOV device plugin config.json').default(NODE_AGENT_DEFAULTS.pcidpConfigPath),
     NODE_AGENT_STATE_DIR: absolutePath('the state directory').default(NODE_AGENT_DEFAULTS.stateDir),
@@ -30,8 +29,7 @@ export const NodeAgentEnvSchema = z
       .default('http://169.254.169.254'),
     DEVICE_PLUGIN_NAMESPACE: z.string().max(63).regex(DNS_SUBDOMAIN, 'must be a namespace name').default('kube-system'),
     DEVICE_PLUGIN_SELECTOR: z.string().min(1).regex(/^\S+$/, 'must be a label selector without spaces, e.g. app=sriovdp').default('app=sriovdp'),
-  })
-  .superRefine((env, ctx) => {
+  }).superRefine((env, ctx) => {
     if ((env.TEMPORAL_TLS_CERT === undefined) !== (env.TEMPORAL_TLS_KEY === undefined)) {
       const missing = env.TEMPORAL_TLS_CERT === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'is required when the other half of the client certificate pair is set' });
@@ -40,13 +38,8 @@ export const NodeAgentEnvSchema = z
 
 export interface NodeAgentConfig {
   nodeName: string;
-  temporal: {
-    address: string;
-    namespace: string;
-    /** TLS is on when any certificate or an API key is set (Temporal Cloud takes an API key over TLS). */
-    tls?: { certFile?: string; keyFile?: string; caFile?: string };
-    apiKey?: string;
-  };
+  /** Temporal connection settings, turned into connection options by temporalConnectionOptions(). */
+  temporal: TemporalEnv;
   sysRoot: string;
   pcidpConfigPath: string;
   stateDir: string;
@@ -68,20 +61,12 @@ export function parseNodeAgentConfig(env: Record<string, string | undefined>): C
   const e = parsed.data;
   const config: NodeAgentConfig = {
     nodeName: e.NODE_NAME,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    temporal: Object.fromEntries(Object.entries(e).filter(([k]) => k.startsWith('TEMPORAL_'))) as TemporalEnv,
     sysRoot: e.HOST_SYS,
     pcidpConfigPath: e.PCIDP_CONFIG,
     stateDir: e.NODE_AGENT_STATE_DIR,
     devicePlugin: { namespace: e.DEVICE_PLUGIN_NAMESPACE, labelSelector: e.DEVICE_PLUGIN_SELECTOR },
   };
-  if (e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_API_KEY) {
-    config.temporal.tls = {
-      ...(e.TEMPORAL_TLS_CERT ? { certFile: e.TEMPORAL_TLS_CERT } : {}),
-      ...(e.TEMPORAL_TLS_KEY ? { keyFile: e.TEMPORAL_TLS_KEY } : {}),
-      ...(e.TEMPORAL_TLS_CA ? { caFile: e.TEMPORAL_TLS_CA } : {}),
-    };
-  }
-  if (e.TEMPORAL_API_KEY) config.temporal.apiKey = e.TEMPORAL_API_KEY;
   if (e.NODE_AGENT_NETNS) config.netns = e.NODE_AGENT_NETNS;
   if (e.IMDS_ENDPOINT !== 'off') config.imdsEndpoint = e.IMDS_ENDPOINT.replace(/\/$/, '');
   return { ok: true, config };

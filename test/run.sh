@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "== npm ci"
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: the lock cannot list other platforms' optional binaries (e.g. @swc/core-darwin-*)
+  # when the registry in reach does not serve them, and `npm ci` refuses such a lock. The locked versions hold.
+  echo "== npm install (locked versions)"
+  npm install --no-audit --no-fund
 fi
 echo "== tools (cached by version in ${MULTI_ENI_CACHE:-$HOME/.cache/multi-eni})"
 bash stack/install.sh >/dev/null

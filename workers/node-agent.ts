@@ -7,6 +7,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type N
 import { nodeTaskQueue } from '../common/names.js';
 import { createNodeAgentActivities } from '../node-agent/activities.js';
 import { parseNodeAgentConfig, type NodeAgentConfig } from '../node-agent/config.js';
+import { temporalConnectionOptions } from './temporal-connection.js';
 import { kubeDevicePluginRestarter } from '../node-agent/device-plugin.js';
 import { ImdsClient } from '../node-agent/imds.js';
 
@@ -39,26 +40,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function readPem(variable: string, file: string | undefined): Buffer | undefined {
-  if (!file) return undefined;
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    return fail(`${variable}: cannot read ${file}: ${(err as Error).message}`);
-  }
-}
-
+/** The Temporal connection, with the same settings (and code) as the controller's. */
 export function connectionOptions(config: NodeAgentConfig): NativeConnectionOptions {
-  const t = config.temporal;
-  const opts: NativeConnectionOptions = { address: t.address };
-  if (t.tls) {
-    const ca = readPem('TEMPORAL_TLS_CA', t.tls.caFile);
-    const crt = readPem('TEMPORAL_TLS_CERT', t.tls.certFile);
-    const key = readPem('TEMPORAL_TLS_KEY', t.tls.keyFile);
-    opts.tls = { ...(ca ? { serverRootCACertificate: ca } : {}), ...(crt && key ? { clientCertPair: { crt, key } } : {}) };
+  try {
+    return temporalConnectionOptions(config.temporal);
+  } catch (err) {
+    return fail((err as Error).message);
   }
-  if (t.apiKey) opts.apiKey = t.apiKey;
-  return opts;
 }
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
@@ -91,7 +79,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   try {
     const worker = await Worker.create({
       connection,
-      namespace: config.temporal.namespace,
+      namespace: config.temporal.TEMPORAL_NAMESPACE,
       taskQueue,
       activities,
       // Host changes are serialised per node anyway; a few slots let inventory run beside a long link wait.
@@ -104,9 +92,9 @@ export async function main(env: Record<string, string | undefined> = process.env
     log('info', 'node agent started', {
       node: config.nodeName,
       taskQueue,
-      temporal: config.temporal.address,
-      namespace: config.temporal.namespace,
-      tls: config.temporal.tls !== undefined,
+      temporal: config.temporal.TEMPORAL_ADDRESS,
+      namespace: config.temporal.TEMPORAL_NAMESPACE,
+      tls: connectionOptions(config).tls !== undefined,
       sysRoot: config.sysRoot,
       pcidpConfig: config.pcidpConfigPath,
       stateDir: config.stateDir,

@@ -284,6 +284,11 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     }
 
     const requested = spec.deviceIndex + position;
+    // An adopted ENI (the Go controller's, or found by tags) already attached to this instance at or past the
+    // index asked for stays where it is: that is where a bump past taken indexes would have put it.
+    if (r.requestedIndex === undefined && r.attachmentId && r.instanceId === desired.instanceId && (r.deviceIndex ?? -1) >= requested) {
+      r.requestedIndex = requested;
+    }
     const attachedHere = r.attachmentId && r.instanceId === desired.instanceId && r.requestedIndex === requested;
     if (!attachedHere) {
       // Attached elsewhere (node replaced) or at an index the spec no longer asks for: detach first.
@@ -412,11 +417,13 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
           ? { attachmentId: found.attachment.attachmentId, instanceId: found.attachment.instanceId, deviceIndex: found.attachment.deviceIndex }
           : {}),
       });
+      // Our tags first, also on an ENI about to be released: the IAM policy lets the controller detach and
+      // delete only ENIs carrying its cluster tag, and an ENI the Go controller left has none yet.
+      const written = await ec2.ensureTags.executeWithOptions({ ...ec2Options, summary: `adopt ${found.eniId}: ensure tags` }, [
+        { eniId: found.eniId, current: found.tags, nodeENI: desired.nodeENI, nodeName: desired.nodeName, subnetId: found.subnetId },
+      ]);
       if (slot) {
         if (!st.enis.includes(slot)) st.enis.push(slot);
-        const written = await ec2.ensureTags.executeWithOptions({ ...ec2Options, summary: `adopt ${found.eniId}: ensure tags` }, [
-          { eniId: found.eniId, current: found.tags, nodeENI: desired.nodeENI, nodeName: desired.nodeName, subnetId: found.subnetId },
-        ]);
         await event('Normal', 'ENIAdopted', `Adopted existing ${where(rec)}${Object.keys(written).length ? `, tagged ${Object.keys(written).join(', ')}` : ''}`);
       } else {
         extra.push(rec); // a subnet no longer asked for, or a duplicate: released below

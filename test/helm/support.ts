@@ -28,7 +28,7 @@ export interface RunResult {
 export function run(tool: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
-      path.join(TOOLS_BIN, tool),
+      path.isAbsolute(tool) ? tool : path.join(TOOLS_BIN, tool),
       args,
       {
         cwd: opts.cwd ?? REPO_ROOT,
@@ -49,9 +49,10 @@ export function run(tool: string, args: string[], opts: { input?: string; env?: 
   });
 }
 
-let home: string | undefined;
+/** One empty Helm home for every test run (helm keeps no state the tests rely on). */
 function helmHome(): string {
-  home ??= fs.mkdtempSync(path.join(os.tmpdir(), 'helm-test-home-'));
+  const home = path.join(os.tmpdir(), 'multi-eni-helm-test-home');
+  fs.mkdirSync(home, { recursive: true });
   return home;
 }
 
@@ -153,4 +154,21 @@ export function envOf(o: K8sObject): Record<string, string> {
     else if (e.valueFrom?.fieldRef) out[e.name] = `field:${e.valueFrom.fieldRef.fieldPath}`;
   }
   return out;
+}
+
+/**
+ * Deletes a test namespace for good. This stack runs no controller-manager, so nothing would empty a deleted
+ * namespace and it would stay Terminating forever: the objects the test made in it are deleted first (pods
+ * forced, as no kubelet confirms their deletion), then the namespace's `kubernetes` finalizer is cleared.
+ */
+export async function removeNamespace(kubeconfig: string, ns: string, kinds = 'pods,serviceaccounts,roles,rolebindings,leases'): Promise<void> {
+  await kubectl(kubeconfig, ['delete', kinds, '--all', '-n', ns, '--force', '--grace-period=0', '--ignore-not-found', '--wait=false']);
+  const del = await kubectl(kubeconfig, ['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
+  if (del.code !== 0) throw new Error(`delete namespace ${ns}: ${del.stderr}`);
+  const get = await kubectl(kubeconfig, ['get', 'namespace', ns, '-o', 'json', '--ignore-not-found']);
+  if (!get.stdout.trim()) return;
+  const obj = JSON.parse(get.stdout) as { spec?: { finalizers?: string[] } };
+  obj.spec = { ...obj.spec, finalizers: [] };
+  const fin = await kubectl(kubeconfig, ['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], { input: JSON.stringify(obj) });
+  if (fin.code !== 0) throw new Error(`finalize namespace ${ns}: ${fin.stderr}`);
 }

@@ -102,20 +102,24 @@ looks for their Events in `default`; the controller writes them there (watcher/e
 {{- if or $c.tls.enabled $c.tls.clientCertSecret $c.tls.caSecret.name $c.apiKey.existingSecret -}}true{{- end -}}
 {{- end -}}
 
-{{/* Temporal connection environment, shared by the controller and the node agent (same variable names). */}}
+{{/*
+Temporal connection environment: (list $ "controller") or (list $ "node-agent"). Both read the same variables
+(workers/temporal-connection.ts).
+*/}}
 {{- define "mec.temporalEnv" -}}
-{{- $c := .Values.temporalConnection -}}
+{{- $root := index . 0 -}}
+{{- $c := $root.Values.temporalConnection -}}
 - name: TEMPORAL_ADDRESS
-  value: {{ include "mec.temporalAddress" . | quote }}
+  value: {{ include "mec.temporalAddress" $root | quote }}
 - name: TEMPORAL_NAMESPACE
   value: {{ $c.namespace | quote }}
-{{- if include "mec.temporalTlsOn" . }}
+{{- if include "mec.temporalTlsOn" $root }}
 - name: TEMPORAL_TLS
   value: "true"
 {{- end }}
-{{- with $c.tls.serverName }}
+{{- if $c.tls.serverName }}
 - name: TEMPORAL_TLS_SERVER_NAME
-  value: {{ . | quote }}
+  value: {{ $c.tls.serverName | quote }}
 {{- end }}
 {{- if $c.tls.clientCertSecret }}
 - name: TEMPORAL_TLS_CERT
@@ -178,6 +182,7 @@ looks for their Events in `default`; the controller writes them there (watcher/e
 {{- if and (gt (int $ctl.replicas) 1) (has "watcher" $ctl.components) (not $ctl.leaderElection.enabled) -}}
 {{- fail (printf "controller.leaderElection.enabled: must be true when controller.replicas is %d and the replicas run the watcher (two watchers would race on finalizers and signals)" (int $ctl.replicas)) -}}
 {{- end -}}
+{{- $c := .Values.temporalConnection -}}
 {{- if and .Values.temporal.enabled .Values.temporalConnection.address -}}
 {{- $prefix := printf "%s-" (include "mec.temporalFullname" .) -}}
 {{- if not (hasPrefix $prefix .Values.temporalConnection.address) -}}
