@@ -1,4 +1,5 @@
 // Activities of the fleet sweep that read Temporal itself: which pairs run and which ENIs they hold.
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WORKFLOW_TYPE_LIFECYCLE } from '../common/names.js';
 import { SA_ENI_IDS, SA_ENI_PHASE } from '../common/search-attributes.js';
@@ -11,10 +12,14 @@ export interface RunningPair {
 
 export function createFleetActivities(deps: { client: Client }) {
   return {
-    /** Running lifecycle workflows with the ENIs they hold, from visibility (one paged list, no per-pair call). */
+    /**
+     * Running lifecycle workflows of this installation (its task queue) with the ENIs they hold, from visibility:
+     * one paged list, no per-pair call. Another installation's pairs are not this sweep's to judge.
+     */
     async listRunningPairs(): Promise<RunningPair[]> {
       const out: RunningPair[] = [];
-      const query = `WorkflowType="${WORKFLOW_TYPE_LIFECYCLE}" AND ExecutionStatus="Running"`;
+      const taskQueue = Context.current().info.taskQueue;
+      const query = `WorkflowType="${WORKFLOW_TYPE_LIFECYCLE}" AND ExecutionStatus="Running" AND TaskQueue="${taskQueue}"`;
       for await (const wf of deps.client.workflow.list({ query })) {
         out.push({
           workflowId: wf.workflowId,

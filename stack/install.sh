@@ -87,5 +87,15 @@ else
 fi
 ln -sf "$K8S_DIR/kube-apiserver" "$BIN/kube-apiserver"
 
+# --- Chromium for the Web UI browser test: Debian's package (playwright cannot download browsers here) ---
+if [ ! -x /usr/bin/chromium ]; then
+  say "chromium (Debian package, apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends chromium >&2
+else
+  say "chromium: installed"
+fi
+
 say "all tools in $BIN"
 echo "$BIN"

@@ -13,6 +13,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -51,6 +52,10 @@ class ReleaseInterrupt extends Error {}
 /** Waits for the node agent grow from 30 s to 10 min while it does not answer. */
 const AGENT_BACKOFF_MS = [30_000, 60_000, 120_000, 300_000, 600_000];
 const MAX_INDEX_CONFLICTS = 8;
+/** EniIds keeps every ENI the run held, so `EniIds="eni-…"` still finds a lifecycle after its release. */
+const PATCH_ENI_IDS_HISTORY = 'eni-ids-history';
+/** A finished lifecycle says EniPhase="Released". */
+const PATCH_RELEASED_PHASE = 'released-phase';
 const HISTORY_LIMIT = 8000;
 
 /** AWS code and message (or the failure's own message) for the user. */
@@ -120,8 +125,11 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
   };
 
   let lastSa = '';
+  const heldIds = new Set<string>();
   const publishSearchAttributes = () => {
-    const eniIds = st.enis.map((e) => e.eniId).filter((x): x is string => !!x);
+    const current = st.enis.map((e) => e.eniId).filter((x): x is string => !!x);
+    for (const id of current) heldIds.add(id);
+    const eniIds = patched(PATCH_ENI_IDS_HISTORY) ? [...heldIds] : current;
     const phase = st.releaseRequested ? 'Releasing' : pairPhase(st.enis);
     const key = JSON.stringify([eniIds, phase, desired.instanceId]);
     if (key === lastSa) return;
@@ -140,7 +148,8 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     const key = statusKey(entries);
     if (key === st.lastStatusKey) return;
     const stamp = new Date().toISOString();
-    await kube.applyPairStatus.executeWithOptions({ ...kubeOptions, summary: `status of ${desired.nodeName}: ${pairPhase(st.enis)}` }, [
+    const what = st.enis.length ? pairPhase(st.enis) : 'entries removed';
+    await kube.applyPairStatus.executeWithOptions({ ...kubeOptions, summary: `status of ${desired.nodeName}: ${what}` }, [
       { nodeENI: desired.nodeENI, nodeName: desired.nodeName, attachments: entries.map((e) => ({ ...e, lastUpdated: stamp })) },
     ]);
     st.lastStatusKey = key;
@@ -158,7 +167,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
   /** Detach (if attached) and wait until it is free. */
   const detach = async (r: EniRecord, force: boolean) => {
     if (!r.eniId || !r.attachmentId) return;
-    await ec2.detachEni.executeWithOptions({ ...ec2Options, summary: `detach ${r.eniId} from ${r.instanceId ?? desired.instanceId}` }, [
+    await ec2.detachEni.executeWithOptions({ ...ec2Options, summary: `detach ${r.eniId} on ${desired.nodeName} (${r.instanceId ?? desired.instanceId})` }, [
       { eniId: r.eniId, attachmentId: r.attachmentId, force },
     ]);
     await ec2Waits.waitDetached.executeWithOptions({ ...waitOptions, summary: `wait until ${r.eniId} is detached` }, [{ eniId: r.eniId }]);
@@ -172,7 +181,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
   const agentRelease = async (r: EniRecord): Promise<boolean> => {
     if (!r.eniId || !r.macAddress || (!r.configuredKey && !r.dpdkBound)) return true;
     try {
-      await agent.releaseInterface.executeWithOptions({ ...agentOptions, summary: `node agent on ${desired.nodeName}: release ${r.interfaceName ?? r.macAddress}` }, [
+      await agent.releaseInterface.executeWithOptions({ ...agentOptions, summary: `release ${r.interfaceName ?? r.macAddress} on ${desired.nodeName} (node agent)` }, [
         {
           nodeENI: desired.nodeENI,
           eniId: r.eniId,
@@ -197,7 +206,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     const agentOk = await agentRelease(r);
     await detach(r, !agentOk);
     if (r.eniId) {
-      await ec2.deleteEni.executeWithOptions({ ...ec2Options, summary: `delete ${r.eniId}` }, [{ eniId: r.eniId }]);
+      await ec2.deleteEni.executeWithOptions({ ...ec2Options, summary: `delete ${r.eniId} (${desired.nodeName}, ${r.subnetId})` }, [{ eniId: r.eniId }]);
       await event('Normal', 'ENIDeleted', `Detached and deleted ${where(r)}`);
     }
   };
@@ -228,7 +237,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     try {
       const res = await scope.run(() =>
         agent.configureInterface.executeWithOptions(
-          { ...agentOptions, summary: `node agent on ${desired.nodeName}: configure ${r.eniId} (MAC ${r.macAddress}${spec.mtu ? `, MTU ${spec.mtu}` : ''}${dpdk ? `, DPDK ${spec.dpdkDriver}` : ''})` },
+          { ...agentOptions, summary: `configure ${r.eniId}${spec.mtu ? ` MTU ${spec.mtu}` : ''}${dpdk ? ` DPDK ${spec.dpdkDriver}` : ''} on ${desired.nodeName} (MAC ${r.macAddress})` },
           [req],
         ),
       );
@@ -261,7 +270,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
       r.message = undefined;
       await publish();
       const seq = st.createSeq[r.subnetId] ?? 0;
-      const eni = await ec2.createEni.executeWithOptions({ ...ec2Options, summary: `create ENI in ${r.subnetId} for ${desired.nodeName}` }, [
+      const eni = await ec2.createEni.executeWithOptions({ ...ec2Options, summary: `create ENI in ${r.subnetId} (index ${spec.deviceIndex + position}) for ${desired.nodeName}` }, [
         {
           nodeENI: desired.nodeENI,
           nodeName: desired.nodeName,
@@ -303,7 +312,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
       try {
         for (let conflicts = 0; ; conflicts++) {
           try {
-            const a = await ec2.attachEni.executeWithOptions({ ...ec2Options, summary: `attach ${r.eniId} to ${desired.instanceId} at device index ${index}` }, [
+            const a = await ec2.attachEni.executeWithOptions({ ...ec2Options, summary: `attach ${r.eniId} at index ${index} to ${desired.nodeName} (${desired.instanceId})` }, [
               { eniId: r.eniId!, instanceId: desired.instanceId, deviceIndex: index },
             ]);
             r.attachmentId = a.attachmentId;
@@ -502,6 +511,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
         });
       }
       setCurrentDetails(`released (${releaseReason})`);
+      if (patched(PATCH_RELEASED_PHASE)) upsertSearchAttributes([{ key: SA_ENI_PHASE, value: 'Released' }]);
       return { released };
     }
     if (st.dirty) {

@@ -1,0 +1,165 @@
+// `npm run demo` unattended, as CI runs it: no terminal, stdin ignored, `--exit-when-ready`, on the shared
+// stack (`--keep-stack`). It must converge, print what a user checks with every NodeENI at full READY, exit 0,
+// and leave nothing behind — so that a second run in a row works the same. A SIGTERM while it runs cleans up too.
+import { spawn, execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
+import { REPO_ROOT } from '../stack/paths.js';
+import { isAlive } from '../stack/processes.js';
+import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../common/names.js';
+import { kubeClients, motoEc2, stack, temporalClient, uniq } from './support/env.js';
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+}
+
+/** Runs the built demo with no TTY; optionally sends `signal` once the ready line is printed. */
+function runDemo(args: string[], opts: { signalWhenReady?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'demo', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let out = '';
+    let signalled = false;
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      if (opts.signalWhenReady && !signalled && out.includes('DEMO READY')) {
+        signalled = true;
+        // Lets the "running; Ctrl-C ..." line come first: the signal then hits a demo at rest.
+        setTimeout(() => child.kill(opts.signalWhenReady), 500);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`demo did not finish in time; output:\n${out}`));
+    }, opts.timeoutMs ?? 200000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
+/** The lines of the `kubectl get nodeenis -o wide` table the demo printed. */
+function kubectlTable(out: string): string[] {
+  const lines = out.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('$ kubectl get nodeenis -o wide'));
+  if (start < 0) return [];
+  const end = lines.findIndex((l, i) => i > start && l.trim() === '');
+  return lines.slice(start + 1, end < 0 ? undefined : end);
+}
+
+function netnsList(): string {
+  return execFileSync('ip', ['netns', 'list']).toString();
+}
+
+describe('npm run demo, unattended on the shared stack', () => {
+  const id = uniq('dt');
+  // Everything scoped to this run, so e2e tests sharing the stack and this demo never see each other.
+  const flags = ['--nodes', '2', '--keep-stack', '--task-queue', `multi-eni-controller-${id}`, '--selector', `demo-run=${id}`, '--node-group', `multi-eni-${id}`, '--name-suffix', id, '--cluster-name', id];
+  const names = ['control-plane-eni', 'user-plane-sriov-eni', 'dpdk-user-plane-eni', 'multi-subnet-nodeeni'].map((n) => `${n}-${id}`);
+
+  /** What the run started, from its output: the controller PID and the nodes' namespaces. */
+  function started(out: string): { controllerPid: number; netns: string[]; nodes: string[] } {
+    const pid = /controller: pid (\d+),/.exec(out);
+    const netns = [...out.matchAll(/netns (mneni-node-[0-9a-f]+), node agent/g)].map((m) => m[1]!);
+    const nodes = [...out.matchAll(/node (demo-[0-9a-f]+-node-\d+): Node labels/g)].map((m) => m[1]!);
+    return { controllerPid: Number(pid?.[1]), netns, nodes };
+  }
+
+  /** Nothing the run made is left: processes, namespaces, NodeENIs, Nodes, ENIs, running workflows, schedule. */
+  async function expectNothingLeft(out: string): Promise<void> {
+    const s = started(out);
+    expect(s.controllerPid).toBeGreaterThan(0);
+    expect(isAlive(s.controllerPid)).toBe(false);
+    expect(s.netns).toHaveLength(2);
+    const ns = netnsList();
+    for (const n of s.netns) expect(ns).not.toContain(n);
+    expect(s.nodes).toHaveLength(2);
+
+    const k = kubeClients();
+    const list = (await k.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, labelSelector: `demo-run=${id}` })) as { items: unknown[] };
+    expect(list.items).toHaveLength(0);
+    const nodes = await k.core.listNode({ labelSelector: `demo-run=${id}` });
+    expect(nodes.items.map((n) => n.metadata?.name)).toEqual([]);
+
+    const ec2 = motoEc2();
+    const enis = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: `tag:${TAG_CLUSTER}`, Values: [id] }] }));
+    ec2.destroy();
+    expect(enis.NetworkInterfaces ?? []).toHaveLength(0);
+
+    const { client, connection } = await temporalClient();
+    try {
+      const running: string[] = [];
+      for await (const wf of client.workflow.list({ query: `TaskQueue="multi-eni-controller-${id}" AND ExecutionStatus="Running"` })) running.push(wf.workflowId);
+      expect(running).toEqual([]);
+      await expect(client.schedule.getHandle(`fleet-multi-eni-controller-${id}`).describe()).rejects.toThrow();
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it('--exit-when-ready: converges, prints kubectl/EC2/links/DPDK/SR-IOV/Web UI with every NodeENI at full READY, exits 0, leaves nothing', async () => {
+    const r = await runDemo(['--exit-when-ready', ...flags]);
+    expect({ code: r.code, tail: r.code === 0 ? '' : r.out.slice(-4000) }).toEqual({ code: 0, tail: '' });
+
+    // Progress lines, then the summary a user reads.
+    expect(r.out).toMatch(/reusing the running local stack/);
+    expect(r.out).toMatch(new RegExp(`control-plane-eni-${id}\\s+2/2 ready\\s+Ready:2`));
+    expect(r.out).toContain('changed for the demo: deviceIndex 2 -> 5 (2 is case 1\'s); its 2 subnets take 5 and 6');
+
+    const table = kubectlTable(r.out);
+    expect(table[0]).toMatch(/^NAME\s+READY\s+STATUS\s+NODES\s+NODE\s+ENI-ID\s+SUBNET-ID\s+INTERFACE\s+AGE$/);
+    const rows = new Map(table.slice(1).map((l) => [l.split(/\s+/)[0]!, l.split(/\s+/)]));
+    expect([...rows.keys()].sort()).toEqual([...names].sort());
+    for (const n of names) {
+      const want = n.startsWith('multi-subnet') ? '4/4' : '2/2';
+      expect({ name: n, ready: rows.get(n)![1], status: rows.get(n)![2], nodes: rows.get(n)![3] }).toEqual({ name: n, ready: want, status: 'AllAttachmentsReady', nodes: '2' });
+    }
+
+    // EC2: ten ENIs attached, at the indexes the manifests ask for (multi-subnet at 5 and 6).
+    const eniRows = r.out.split('\n').filter((l) => /^eni-[0-9a-f]+\s/.test(l));
+    expect(eniRows).toHaveLength(10);
+    for (const l of eniRows) expect(l).toMatch(/\sattached\s/);
+    const indexes = eniRows.map((l) => Number(l.split(/\s+/)[5])).sort((a, b) => a - b);
+    expect(indexes).toEqual([2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+    expect(r.out).toMatch(new RegExp(`tags on eni-[0-9a-f]+: Name=\\S+  NodeENI=\\S+  Node=demo-\\S+  SubnetID=subnet-\\S+  node.k8s.amazonaws.com/no_manage=true  multi-eni.networking.k8s.aws/cluster=${id}`));
+
+    // The nodes: kernel links with the MTUs, the DPDK device on vfio-pci, the SR-IOV config for both resources.
+    expect(r.out.match(/^eth2@\S+\s+\S+\s+[0-9a-f:]{17} <[^>]*\bUP\b[^>]*>\s+mtu 9001$/gm)).toHaveLength(2);
+    expect(r.out.match(/^eth6@\S+\s+.*mtu 9001$/gm)).toHaveLength(2);
+    expect(r.out.match(/^0000:00:08\.0\s+vfio-pci \(DPDK\)\s+-\s+eni-/gm)).toHaveLength(2);
+    expect(r.out.match(/"resourceName":"sriov_kernel","selectors":\[\{"drivers":\["ena"\],"pciAddresses":\["0000:00:07.0"\]\}\]/g)).toHaveLength(2);
+    expect(r.out.match(/"resourceName":"intel_sriov_netdevice","selectors":\[\{"drivers":\["vfio-pci"\],"pciAddresses":\["0000:00:08.0"\]\}\]/g)).toHaveLength(2);
+
+    // The Web UI address with a ready query.
+    expect(r.out).toContain(`${stack().temporal.uiUrl}/namespaces/default/workflows?query=NodeENI%3D%22control-plane-eni-${id}%22`);
+    expect(r.out).toMatch(/DEMO READY: 4 NodeENIs, 10\/10 attachments Ready, 10 ENIs in EC2, 2 nodes; controller pid \d+/);
+
+    // Stopped in order, then nothing left.
+    expect(r.out).toContain('cleanup: 4 NodeENIs deleted');
+    expect(r.out).toContain('cleanup: no ENI of the demo left in EC2');
+    expect(r.out).toMatch(/demo stopped: /);
+    await expectNothingLeft(r.out);
+  }, 240000);
+
+  it('a second run in a row, with the same names, works the same', async () => {
+    const r = await runDemo(['--exit-when-ready', ...flags]);
+    expect({ code: r.code, tail: r.code === 0 ? '' : r.out.slice(-4000) }).toEqual({ code: 0, tail: '' });
+    const rows = kubectlTable(r.out).slice(1);
+    expect(rows).toHaveLength(4);
+    for (const l of rows) expect(l.split(/\s+/)[2]).toBe('AllAttachmentsReady');
+    await expectNothingLeft(r.out);
+  }, 240000);
+
+  it('without --exit-when-ready it runs until SIGTERM, then cleans up and exits 0', async () => {
+    const r = await runDemo(flags, { signalWhenReady: 'SIGTERM' });
+    expect({ code: r.code, tail: r.code === 0 ? '' : r.out.slice(-4000) }).toEqual({ code: 0, tail: '' });
+    expect(r.out).toMatch(/running; Ctrl-C \(SIGINT\) or SIGTERM to pid \d+ stops the demo/);
+    expect(r.out).toMatch(/SIGTERM: stopping/);
+    expect(r.out).toMatch(/demo stopped \(SIGTERM\)/);
+    await expectNothingLeft(r.out);
+  }, 240000);
+});
