@@ -2,9 +2,9 @@
 // container image carries exactly the code that was tested.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { REPO_ROOT } from '../stack/paths.js';
 
-const { code } = await bundleWorkflowCode({ workflowsPath: path.join(REPO_ROOT, 'dist', 'workflows', 'index.js'), logger: undefined });
+const { code } = await bundleWorkflowCode({ workflowsPath: path.join(REPO_ROOT, 'dist', 'workflows', 'index.js'), logger: new DefaultLogger('WARN') });
 fs.writeFileSync(path.join(REPO_ROOT, 'dist', 'workflow-bundle.js'), code);
 console.log(`workflow bundle: ${(code.length / 1024).toFixed(0)} KiB`);

@@ -1,6 +1,5 @@
 // The node agent process (DaemonSet): a Temporal worker that polls only its own node's task queue
 // (`multi-eni-node/<NODE_NAME>`) and runs the node agent's activities, no workflows.
-import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type NativeConnectionOptions } from '@temporalio/worker';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../../stack/paths.js';
+import { REPO_ROOT } from '../stack/paths.js';
 
 const dir = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
 const script = path.join(REPO_ROOT, 'dist', 'scripts', 'replay-histories.js');
