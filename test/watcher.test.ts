@@ -21,6 +21,7 @@ import type { NodeENI } from '../common/nodeeni.js';
 import { readState } from '../stack/stack.js';
 import { startWatcher, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME, type StartWatcherOptions, type WatcherHandle } from '../watcher/index.js';
 import type { Recorded } from './watcher/workflows/fake-lifecycle.js';
+import { eventually } from './support/env.js';
 
 const suffix = randomBytes(3).toString('hex');
 const TASK_QUEUE = `watcher-test-${suffix}`;
@@ -129,19 +130,10 @@ async function stopWatcher(h: WatcherHandle): Promise<void> {
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\nwatcher log:\n${logs.slice(-30).join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    return await eventually(what, async () => fn(), timeoutMs, 200);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nwatcher log:\n${logs.slice(-30).join('\n')}`);
   }
 }
 
