@@ -253,7 +253,9 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     /** Creates the ENI with its tags; the ClientToken makes a retry return the same ENI. */
     async createEni(input: PairSubnet & { securityGroupIds: string[]; description?: string; tokenKey: string }): Promise<EniInfo> {
       const token = await clientToken(input.tokenKey);
-      const tags = creationTags({ ...input, clusterName: deps.clusterName }, now().toISOString());
+      // Stamped with the activity's first scheduling, not the attempt's clock: a retry must repeat the exact
+      // request, or EC2 refuses the ClientToken with IdempotentParameterMismatch.
+      const tags = creationTags({ ...input, clusterName: deps.clusterName }, new Date(Context.current().info.scheduledTimestampMs).toISOString());
       const r = await call('CreateNetworkInterface', () =>
         ec2.send(
           new CreateNetworkInterfaceCommand({

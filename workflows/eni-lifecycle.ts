@@ -56,6 +56,9 @@ const MAX_INDEX_CONFLICTS = 8;
 const PATCH_ENI_IDS_HISTORY = 'eni-ids-history';
 /** A finished lifecycle says EniPhase="Released". */
 const PATCH_RELEASED_PHASE = 'released-phase';
+/** A pair with a failed ENI retries on a growing backoff (limits and free addresses change without a spec edit). */
+const PATCH_RETRY_FAILED = 'retry-failed';
+const FAILED_BACKOFF_MS = [60_000, 300_000, 900_000, 1_800_000, 3_600_000];
 const HISTORY_LIMIT = 8000;
 
 /** AWS code and message (or the failure's own message) for the user. */
@@ -86,6 +89,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
   let lastError: string | undefined;
   let releaseReason = 'released';
   let agentRetries = 0;
+  let failedRetries = 0;
   /** The node-agent call in flight: a release cancels it rather than wait for its schedule-to-start timeout. */
   let agentScope: CancellationScope | undefined;
 
@@ -527,6 +531,16 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
       }
       continue;
     }
+    if (st.enis.some((e) => e.phase === 'Failed') && patched(PATCH_RETRY_FAILED)) {
+      // Not at rest either: something failed that time may fix (an address freed, a limit raised). A spec
+      // change or a release still acts at once.
+      const delay = FAILED_BACKOFF_MS[Math.min(failedRetries, FAILED_BACKOFF_MS.length - 1)]!;
+      failedRetries++;
+      setCurrentDetails(`failed: ${lastError ?? 'see the attachments'}; retrying in ${delay / 60_000} min unless the spec changes`);
+      if (!(await condition(() => st.dirty || st.releaseRequested, delay))) st.dirty = true;
+      continue;
+    }
+    failedRetries = 0;
     if (agentRetries > 0) {
       // Not at rest: the node agent has not answered yet. Retry after a growing delay.
       const delay = AGENT_BACKOFF_MS[Math.min(agentRetries - 1, AGENT_BACKOFF_MS.length - 1)]!;
