@@ -2,7 +2,7 @@
 // unknown subnets and taken device indexes.
 import { AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
 import { TestCluster } from '../support/cluster.js';
-import { eventually, stack } from '../support/env.js';
+import { eventually, stack, temporalClient } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
 
 describe('EC2 faults and real EC2 semantics', () => {
@@ -68,6 +68,15 @@ describe('EC2 faults and real EC2 semantics', () => {
     // No ENI created for it, and the other NodeENI's ENIs are exactly as they were.
     expect((await c.enis()).map((e) => e.NetworkInterfaceId).sort()).toEqual(before);
     expect((await c.get('jumbo-frames-eni'))!.status!.attachments!.every((a) => a.phase === 'Ready')).toBe(true);
+
+    // Not left for good: the pair schedules a retry (a minute first), as an address or a limit may free up.
+    const { client, connection } = await temporalClient();
+    const retry = await eventually('a retry timer in the history', async () => {
+      const h = await client.workflow.getHandle(`nodeeni/control-plane-eni/${c.node(0).name}`).fetchHistory();
+      return h.events?.find((e) => e.timerStartedEventAttributes)?.timerStartedEventAttributes ?? false;
+    });
+    await connection.close();
+    expect(Number(retry.startToFireTimeout?.seconds)).toBe(60);
 
     // Fixing the spec recovers without touching anything else.
     await c.patchSpec('control-plane-eni', { subnetID: stack().seed.subnets[0]!.id });
