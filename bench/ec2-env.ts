@@ -1,0 +1,173 @@
+// A private EC2 for the benchmark: its own moto_server and EC2 fault proxy on free ports, seeded like the
+// shared stack plus wide subnets (a fleet of 500 nodes does not fit the seed's /24s). Latency and throttling
+// set here never reach the tests that share the local stack.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { CreateSubnetCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { emulatorClient, seedEc2, type Seed } from '../stack/seed.js';
+import { REPO_ROOT, TOOLS_BIN } from '../stack/paths.js';
+import { httpOk, sleep, tail } from '../stack/processes.js';
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` consecutive free ports, below Linux's ephemeral range (32768+): a port picked there can be taken by
+ * an outgoing connection (hundreds of them with a fleet of workers) before the child process binds it.
+ */
+export async function freePorts(count = 1): Promise<number> {
+  for (;;) {
+    const p = 20000 + Math.floor(Math.random() * 12000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await portFree(p + i);
+    if (ok) return p;
+  }
+}
+
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  log: string;
+}
+
+/** Starts a child of this process (it dies with the bench), logging to a file. */
+export function startChild(name: string, cmd: string, args: string[], log: string, env: NodeJS.ProcessEnv = process.env): Child {
+  const fd = fs.openSync(log, 'a');
+  const proc = spawn(cmd, args, { stdio: ['ignore', fd, fd], env });
+  fs.closeSync(fd);
+  if (proc.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
+  return { name, proc, pid: proc.pid, log };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
+export async function stopChild(c: Child | undefined, graceMs = 15000): Promise<void> {
+  if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+  const exited = new Promise((r) => c.proc.once('exit', r));
+  c.proc.kill('SIGTERM');
+  const t = setTimeout(() => c.proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+async function waitFor(c: Child, what: string, ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (c.proc.exitCode !== null) throw new Error(`${c.name} exited; log ${c.log}:\n${tail(c.log)}`);
+    if (await ok().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} not ready in ${timeoutMs / 1000}s; log ${c.log}:\n${tail(c.log)}`);
+    await sleep(200);
+  }
+}
+
+/** Subnets of the benchmark, all in the instances' AZ (EC2 attaches only ENIs of the instance's AZ). */
+export interface BenchSubnets {
+  nodes: string;
+  eniA1: string;
+  eniA2: string;
+  eniB: string;
+}
+
+export class PrivateEc2 {
+  private constructor(
+    readonly moto: Child,
+    readonly proxy: Child,
+    readonly motoEndpoint: string,
+    /** What the controller talks to (counted, faults injected). */
+    readonly endpoint: string,
+    readonly seed: Seed,
+    readonly subnets: BenchSubnets,
+    readonly securityGroupId: string,
+  ) {}
+
+  static async start(logDir: string): Promise<PrivateEc2> {
+    const [motoPort, proxyPort] = [await freePorts(), await freePorts()];
+    const motoEndpoint = `http://127.0.0.1:${motoPort}`;
+    const endpoint = `http://127.0.0.1:${proxyPort}`;
+    const moto = startChild('moto', path.join(TOOLS_BIN, 'moto_server'), ['-H', '127.0.0.1', '-p', String(motoPort)], path.join(logDir, 'moto.log'));
+    const proxy = startChild(
+      'ec2-proxy',
+      process.execPath,
+      [path.join(REPO_ROOT, 'dist', 'stack', 'ec2-proxy-main.js'), '--port', String(proxyPort), '--target', motoEndpoint],
+      path.join(logDir, 'ec2-proxy.log'),
+    );
+    try {
+      await waitFor(moto, 'moto', () => httpOk(`${motoEndpoint}/moto-api/`), 60000);
+      await waitFor(proxy, 'ec2 proxy', () => httpOk(`${endpoint}/_proxy/health`), 20000);
+      const seed = await seedEc2(motoEndpoint, 0);
+      const ec2 = emulatorClient(motoEndpoint);
+      const subnet = async (cidr: string, name: string) =>
+        (
+          await ec2.send(
+            new CreateSubnetCommand({ VpcId: seed.vpcId, CidrBlock: cidr, AvailabilityZone: 'us-east-1a', TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'Name', Value: name }] }] }),
+          )
+        ).Subnet!.SubnetId!;
+      const subnets: BenchSubnets = {
+        nodes: await subnet('10.10.64.0/18', 'bench-nodes'),
+        eniA1: await subnet('10.10.128.0/20', 'bench-eni-a1'),
+        eniA2: await subnet('10.10.144.0/20', 'bench-eni-a2'),
+        eniB: await subnet('10.10.160.0/20', 'bench-eni-b'),
+      };
+      ec2.destroy();
+      return new PrivateEc2(moto, proxy, motoEndpoint, endpoint, seed, subnets, seed.securityGroups[0]!.id);
+    } catch (err) {
+      await Promise.all([stopChild(proxy, 2000), stopChild(moto, 2000)]);
+      throw err;
+    }
+  }
+
+  /** EC2 client straight to moto: the hardware's and the bench's view, never counted as the controller's calls. */
+  motoClient(): EC2Client {
+    return emulatorClient(this.motoEndpoint, this.seed.region);
+  }
+
+  async control(method: 'GET' | 'POST' | 'PUT', route: string, body?: unknown): Promise<unknown> {
+    const r = await fetch(`${this.endpoint}/_proxy${route}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!r.ok) throw new Error(`ec2 proxy ${method} ${route}: ${r.status} ${await r.text()}`);
+    return r.json();
+  }
+
+  resetCalls(): Promise<unknown> {
+    return this.control('POST', '/calls/reset');
+  }
+
+  /** Calls by action as the proxy counted them (every call the controller made, whatever its outcome). */
+  async calls(): Promise<ProxyCalls> {
+    const c = (await this.control('GET', '/calls')) as { total: number; byAction: Record<string, { total: number; outcomes: Record<string, number> }> };
+    return { total: c.total, byAction: Object.fromEntries(Object.entries(c.byAction).map(([a, v]) => [a, v.total])), notOk: notOk(c.byAction) };
+  }
+
+  faults(f: { latencyMs?: number; throttleRate?: number; serverErrorRate?: number }): Promise<unknown> {
+    return this.control('PUT', '/faults', f);
+  }
+
+  async stop(): Promise<void> {
+    await this.faults({ latencyMs: 0, throttleRate: 0, serverErrorRate: 0 }).catch(() => undefined);
+    await stopChild(this.proxy, 5000);
+    await stopChild(this.moto, 5000);
+  }
+}
+
+export interface ProxyCalls {
+  total: number;
+  byAction: Record<string, number>;
+  /** Calls answered with something other than success, by `action:outcome`. */
+  notOk: Record<string, number>;
+}
+
+function notOk(byAction: Record<string, { outcomes: Record<string, number> }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [a, v] of Object.entries(byAction)) for (const [o, n] of Object.entries(v.outcomes)) if (o !== 'ok') out[`${a}:${o}`] = n;
+  return out;
+}

@@ -1,0 +1,240 @@
+// Tables of a benchmark: plain text for the terminal, Markdown for the results file and the README section.
+import { ACTION_RULE, totalActions, type Tally } from './actions.js';
+import type { ProxyCalls } from './ec2-env.js';
+import type { RunResult } from './fleet-run.js';
+
+export interface Machine {
+  nproc: number;
+  memGiB: number;
+  cpuModel: string;
+  node: string;
+  loadAvgAtStart: number[];
+}
+
+export interface BenchReport {
+  startedAt: string;
+  command: string;
+  machine: Machine;
+  stack: string;
+  runs: RunResult[];
+  failures: { label: string; nodes: number; error: string }[];
+}
+
+type Table = { head: string[]; rows: string[][] };
+
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const pairs = (r: RunResult) => r.nodes * 2;
+
+function perEni(c: ProxyCalls, enis: number): string {
+  return Object.entries(c.byAction)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([a, n]) => `${a.replace('NetworkInterface', 'NI')} ${f2(n / enis)}`)
+    .join(', ');
+}
+
+function actionsPerEni(t: Tally, enis: number): string {
+  return Object.entries(t.actions)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${f2(n / enis)}`)
+    .join(', ');
+}
+
+const nodeSide = (r: RunResult) => (r.agent === 'real' ? 'SimulatedNode + real agent' : 'fleet-agent stand-in');
+const scenario = (r: RunResult) => `${r.label}${r.latencyMs ? ` (+${r.latencyMs} ms/call)` : ''}`;
+
+export function mainTable(runs: RunResult[]): Table {
+  return {
+    head: [
+      'run', 'nodes', 'ENIs', 'node side', 'rate/s', 'converge s', 'Ready p50 / p99 s', 'bound s', 'conv/bound',
+      'EC2/ENI attach', 'EC2/ENI release', 'actions/ENI attach', 'actions/ENI release', 'teardown s', 'ENIs left', 'controller CPU s / peak MiB', 'watcher CPU s / peak MiB',
+    ],
+    rows: runs.map((r) => {
+      const cpu = (name: string) => {
+        const a = r.cpu.apply?.procs.find((p) => p.name === name);
+        const t = r.cpu.teardown?.procs.find((p) => p.name === name);
+        return a ? `${f1(a.cpuS + (t?.cpuS ?? 0))} / ${Math.round(Math.max(a.peakMiB, t?.peakMiB ?? 0))}` : '-';
+      };
+      return [
+        scenario(r), String(r.nodes), String(r.enis), nodeSide(r), String(r.rate),
+        r.converged ? f1(r.convergeS) : `timeout ${f1(r.convergeS)}`,
+        `${f1(r.readyS.p50)} / ${f1(r.readyS.p99)}${r.converged ? '' : ` (${r.readyS.n} of ${r.enis} Ready)`}`,
+        f1(r.boundS), r.converged ? f2(r.convergeS / r.boundS) : '-',
+        f2(r.ec2Apply.total / r.enis), f2(r.ec2Teardown.total / r.enis),
+        f2(totalActions(r.actionsApply) / r.enis), f2(totalActions(r.actionsTeardown) / r.enis),
+        f1(r.teardownS), String(r.enisLeft), cpu('controller'), cpu('watcher'),
+      ];
+    }),
+  };
+}
+
+export function breakdownTable(runs: RunResult[]): Table {
+  return {
+    head: ['run', 'nodes', 'status poll ms (mean/max)', 'EC2 calls per ENI attach', 'EC2 calls per ENI release', 'not ok', 'actions per ENI attach', 'actions per ENI release', 'activities (controller queue + node queues) per ENI attach'],
+    rows: runs.map((r) => [
+      scenario(r), String(r.nodes), `${Math.round(r.pollGapMs.mean)}/${Math.round(r.pollGapMs.max)}`, perEni(r.ec2Apply, r.enis), perEni(r.ec2Teardown, r.enis),
+      Object.entries({ ...r.ec2Apply.notOk, ...r.ec2Teardown.notOk }).map(([k, n]) => `${k} ${n}`).join(', ') || '0',
+      actionsPerEni(r.actionsApply, r.enis), actionsPerEni(r.actionsTeardown, r.enis),
+      `${f2(r.actionsApply.controllerDispatches / r.enis)} + ${f2(r.actionsApply.nodeDispatches / r.enis)}`,
+    ]),
+  };
+}
+
+/** Activities scheduled per ENI, by type: where the actions (and the rate budget) go. */
+export function activityTable(runs: RunResult[]): Table {
+  const types = [...new Set(runs.flatMap((r) => [...Object.keys(r.actionsApply.activities), ...Object.keys(r.actionsTeardown.activities)]))].sort();
+  return {
+    head: ['run', 'nodes', 'phase', ...types],
+    rows: runs.flatMap((r) =>
+      (
+        [
+          ['attach', r.actionsApply],
+          ['release', r.actionsTeardown],
+        ] as const
+      ).map(([phase, t]) => [scenario(r), String(r.nodes), phase, ...types.map((k) => f2((t.activities[k] ?? 0) / r.enis))]),
+    ),
+  };
+}
+
+export function restTable(runs: RunResult[]): Table {
+  const perHour = (n: number, r: RunResult) => (n * 3600) / (r.rest!.simulatedMin * 60);
+  return {
+    head: ['run', 'nodes', 'pairs', 'window', 'EC2 calls/h per pair', 'actions/h per pair', 'watcher restart: signals, actions per pair', 'fleet sweep: s, EC2 calls, actions per run', 'sweep per hour (every 300 s)'],
+    rows: runs
+      .filter((r) => r.rest)
+      .map((r) => {
+        const x = r.rest!;
+        const sweep = x.sweep ? `${f1(x.sweep.seconds)} s, ${x.sweep.ec2Calls.total} (${perEni(x.sweep.ec2Calls, 1)}), ${totalActions(x.sweep.actions)}` : 'failed';
+        return [
+          scenario(r), String(r.nodes), String(pairs(r)), `${x.windowS} s wall = ${x.relists} relists = ${x.simulatedMin} min at 300 s relist`,
+          f2(perHour(x.ec2Calls.total, r) / pairs(r)), f2(perHour(totalActions(x.actions), r) / pairs(r)),
+          `${x.watcherRestart.signals}, ${f2(totalActions(x.watcherRestart.actions) / pairs(r))}`, sweep,
+          x.sweep ? `${x.sweep.ec2Calls.total * 12} EC2 calls, ${totalActions(x.sweep.actions) * 12} actions (per cluster)` : '-',
+        ];
+      }),
+  };
+}
+
+/** What the apiserver did for NodeENIs: the status applies of every pair (and the watcher) land on two objects. */
+export function kubeTable(runs: RunResult[]): Table {
+  return {
+    head: ['run', 'nodes', 'phase', 'status applies by HTTP code', 'mean apply s', 'etcd writes per apply', 'watch events (MiB)'],
+    rows: runs.flatMap((r) =>
+      Object.entries(r.kube).map(([phase, k]) => {
+        const n = Object.values(k.statusApplies).reduce((a, b) => a + b, 0);
+        return [
+          scenario(r), String(r.nodes), phase,
+          Object.entries(k.statusApplies).map(([c, x]) => `${c}: ${x}`).join(', ') || '0',
+          f2(k.statusApplySeconds / Math.max(n, 1)), f1(k.etcdUpdates / Math.max(n, 1)), `${k.watchEvents} (${f1(k.watchMiB)})`,
+        ];
+      }),
+    ),
+  };
+}
+
+export function cpuTable(runs: RunResult[], phase = 'apply'): Table {
+  const names = [...new Set(runs.flatMap((r) => r.cpu[phase]?.procs.map((p) => p.name) ?? []))];
+  return {
+    head: ['run', 'nodes', `${phase} wall s`, 'machine busy cores', ...names.map((n) => `${n} CPU s (cores)`)],
+    rows: runs.map((r) => {
+      const c = r.cpu[phase];
+      if (!c) return [scenario(r), String(r.nodes), '-', '-', ...names.map(() => '-')];
+      return [
+        scenario(r), String(r.nodes), f1(c.wallS), `${f2(c.machine.busyCores)} of ${c.machine.cores}`,
+        ...names.map((n) => {
+          const p = c.procs.find((x) => x.name === n);
+          return p ? `${f1(p.cpuS)} (${f2(p.cores)})` : '-';
+        }),
+      ];
+    }),
+  };
+}
+
+export function text(t: Table): string {
+  const w = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join('  ');
+  return [line(t.head), w.map((n) => '-'.repeat(n)).join('  '), ...t.rows.map(line)].join('\n');
+}
+
+export function markdown(t: Table): string {
+  const esc = (s: string) => s.replaceAll('|', '\\|');
+  return [`| ${t.head.map(esc).join(' | ')} |`, `| ${t.head.map(() => '---').join(' | ')} |`, ...t.rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+export function machineLine(m: Machine): string {
+  return `${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB.toFixed(0)} GiB, Node ${m.node}; load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')} (other engineers' test runs share the machine)`;
+}
+
+export const METHOD = [
+  'Each run: N nodes (instances in the EC2 emulator, Node objects in the kube-apiserver), two NodeENIs applied at once (one with two subnets, one with one: 3 ENIs per node, 2 pairs per node).',
+  'converge: apply to every attachment first seen Ready in the NodeENI status (status polled; the per-attachment times have the poll interval as resolution). bound: activity dispatches on the controller task queue while converging (from the histories) / EC2_RATE_LIMIT, which Temporal enforces on that whole queue, EC2 and Kubernetes activities alike; conv/bound near 1 means the run went as fast as the limit allows.',
+  'EC2 calls: counted at the fault proxy in front of moto (every call the controller made, answered or refused), counters reset before the apply and before the teardown. The benchmark runs its own moto + proxy, so faults never reach shared tests.',
+  `Temporal actions: from the event histories of every run on the benchmark's task queue, bucketed by event time. Counted: ${ACTION_RULE}.`,
+  'A run that does not converge within its timeout is torn down anyway: its per-ENI figures are over the ENIs that got that far, its Ready percentiles over the attachments that became Ready, and it has no conv/bound and no at-rest phase.',
+  'At rest: the watcher is restarted with WATCHER_RELIST_SECONDS=5 (its relist is the only clock-driven work of a pair at rest: the workflows hold no timers); after its restart burst settles, EC2 calls (proxy) and history events are counted over the window and scaled to per hour as if each relist were the default 300 s one. The fleet sweep (a per-cluster schedule, default every 300 s) is paused during the other phases and measured once by a manual trigger.',
+  'CPU and peak memory: utime+stime and VmHWM from /proc for the controller (worker) and watcher processes, the bench process (which plays the nodes and polls the status), the private moto and proxy, and the stack\'s Temporal dev server, kube-apiserver and etcd (on a shared stack those include other users\' load); "machine busy cores" is the whole machine (/proc/stat), other tenants included.',
+  'NodeENI requests: deltas of the kube-apiserver\'s own counters (apiserver_request_total / _duration_seconds for nodeenis/status APPLY, etcd_request_duration_seconds_count for nodeenis updates, apiserver_watch_events_*). etcd writes per apply above 1 are optimistic-concurrency retries: every pair applies its status to the same NodeENI object.',
+  'teardown: NodeENIs deleted to every ENI of the run gone from EC2; ENIs left = ENIs with the run\'s cluster tag still in EC2 at the end.',
+];
+
+export function renderMarkdown(rep: BenchReport): string {
+  const agents = [...new Set(rep.runs.map((r) => nodeSide(r)))].join('; ');
+  return [
+    `Command: \`${rep.command}\` (${rep.startedAt})`,
+    '',
+    `Machine: ${machineLine(rep.machine)}. Stack: ${rep.stack}.`,
+    '',
+    `Node side: ${agents}. The fleet agent (bench/fleet-agent.ts) is a stand-in for the node agent, not the product: one Temporal worker per node task queue sharing one connection, answering configure/release from an in-memory link table that follows EC2 attachments (no netns, no sysfs). "real" is stack/sim/simulated-node.ts with the real node agent.`,
+    '',
+    markdown(mainTable(rep.runs)),
+    '',
+    markdown(breakdownTable(rep.runs)),
+    '',
+    'Activities per ENI, by type:',
+    '',
+    markdown(activityTable(rep.runs)),
+    '',
+    rep.runs.some((r) => r.rest) ? markdown(restTable(rep.runs)) : '',
+    '',
+    'CPU while converging (apply phase):',
+    '',
+    markdown(cpuTable(rep.runs, 'apply')),
+    '',
+    'NodeENI requests at the kube-apiserver (its /metrics):',
+    '',
+    markdown(kubeTable(rep.runs)),
+    '',
+    rep.failures.length ? `Failed runs: ${rep.failures.map((f) => `${f.label} ${f.nodes} nodes: ${f.error}`).join('; ')}` : '',
+    '',
+    'Method:',
+    '',
+    ...METHOD.map((m) => `- ${m}`),
+  ].join('\n');
+}
+
+export function renderText(rep: BenchReport): string {
+  return [
+    `machine: ${machineLine(rep.machine)}`,
+    `stack: ${rep.stack}`,
+    '',
+    text(mainTable(rep.runs)),
+    '',
+    text(breakdownTable(rep.runs)),
+    '',
+    'activities per ENI, by type:',
+    text(activityTable(rep.runs)),
+    '',
+    rep.runs.some((r) => r.rest) ? text(restTable(rep.runs)) : '',
+    '',
+    'CPU while converging:',
+    text(cpuTable(rep.runs, 'apply')),
+    '',
+    'CPU during teardown:',
+    text(cpuTable(rep.runs, 'teardown')),
+    '',
+    'NodeENI requests at the kube-apiserver:',
+    text(kubeTable(rep.runs)),
+    ...rep.runs.flatMap((r) => r.errors.map((e) => `! ${r.label} ${r.nodes}: ${e}`)),
+    ...rep.failures.map((f) => `! FAILED ${f.label} ${f.nodes} nodes: ${f.error}`),
+  ].join('\n');
+}
