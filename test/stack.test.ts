@@ -20,10 +20,6 @@ describe('the local stack', () => {
     const s = stack();
     const kc = adminKubeConfig(s);
     const name = uniq('stack-neni');
-    const seen: string[] = [];
-    const req = await new Watch(kc).watch(`/apis/${API_GROUP}/${API_VERSION}/${NODEENI_PLURAL}`, {}, (type, obj: { metadata: { name: string } }) => {
-      if (obj.metadata.name === name) seen.push(type);
-    }, () => undefined);
     const kubectl = (args: string[], input?: string) => {
       const p = run(path.join(s.bin, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: s.kube.kubeconfig } });
       if (input !== undefined) p.child.stdin!.end(input);
@@ -31,11 +27,26 @@ describe('the local stack', () => {
     };
     const manifest = (spec: string) => `apiVersion: networking.k8s.aws/v1alpha1\nkind: NodeENI\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
     await kubectl(['apply', '-f', '-'], manifest('  nodeSelector: {ng: stack}\n  subnetID: subnet-0f59b4f14737be9ad\n  securityGroupIDs: [sg-05da196f3314d4af8]\n'));
-    await eventually('ADDED seen by a watch', async () => seen.includes('ADDED'));
+    // A watch from "now" lists what exists as ADDED. Right after the CRD is established a watch can end at once,
+    // so each try opens a new one and waits a little for the object.
+    const watched = await eventually('the NodeENI seen by a watch', async () => {
+      const seen: string[] = [];
+      const req = await new Watch(kc).watch(
+        `/apis/${API_GROUP}/${API_VERSION}/${NODEENI_PLURAL}`,
+        {},
+        (type, obj: { metadata: { name: string } }) => {
+          if (obj.metadata.name === name) seen.push(type);
+        },
+        () => undefined,
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      req.abort();
+      return seen.length ? seen : false;
+    });
+    expect(watched).toContain('ADDED');
     const bad = kubectl(['apply', '-f', '-'], manifest('  nodeSelector: {ng: stack}\n  subnetID: subnet-1\n  securityGroupIDs: [sg-1]\n  mtu: 100000\n'));
     await expect(bad).rejects.toThrow(/spec\.mtu: Invalid value: 100000: spec\.mtu in body should be less than or equal to 9001/);
     await kubectl(['delete', 'nodeeni', name]);
-    req.abort();
   });
 
   it('EC2 (moto): an ENI created, attached to a seeded instance and described through the SDK', async () => {
