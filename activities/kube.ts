@@ -1,9 +1,10 @@
-// Kubernetes activities: the pair's status entries by server-side apply (one field manager per pair, so
-// workflows on different nodes never overwrite each other), and Events on the NodeENI.
+// Kubernetes activities: the pairs' status entries, coalesced per NodeENI (status-batcher.ts) and written by
+// merge patch guarded by resourceVersion, so no pair overwrites another's; and Events on the NodeENI.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, EVENT_SOURCE, NODEENI_API_VERSION, NODEENI_KIND, NODEENI_PLURAL, pairFieldManager } from '../common/names.js';
+import { API_GROUP, API_VERSION, EVENT_SOURCE, NODEENI_API_VERSION, NODEENI_KIND, NODEENI_PLURAL, FIELD_MANAGER_CONTROLLER } from '../common/names.js';
+import { StatusBatcher, StatusConflict, type StatusObject } from './status-batcher.js';
 import type { AttachmentStatus } from '../common/nodeeni.js';
 
 export interface KubeActivityDeps {
@@ -17,7 +18,7 @@ export interface KubeActivityDeps {
 export interface PairStatusInput {
   nodeENI: string;
   nodeName: string;
-  /** The complete set of this pair's entries: entries left out are removed by server-side apply. */
+  /** The complete set of this pair's entries (nodeID = nodeName): the node's entries left out are removed. */
   attachments: AttachmentStatus[];
 }
 
@@ -56,27 +57,40 @@ export function createKubeActivities(deps: KubeActivityDeps) {
   const custom = deps.kc.makeApiClient(CustomObjectsApi);
   const core = deps.kc.makeApiClient(CoreV1Api);
   const ns = deps.eventNamespace ?? 'default';
+  const ref = { group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL };
+  const statuses = new StatusBatcher({
+    async get(name) {
+      try {
+        return (await custom.getClusterCustomObject({ ...ref, name })) as StatusObject;
+      } catch (err) {
+        if (httpCode(err) === 404) return undefined;
+        throw err;
+      }
+    },
+    async writeAttachments(name, resourceVersion, attachments) {
+      try {
+        // A merge patch replaces the whole list; the resourceVersion turns a concurrent change into a 409.
+        await custom.patchClusterCustomObjectStatus(
+          { ...ref, name, body: { metadata: { resourceVersion }, status: { attachments } }, fieldManager: FIELD_MANAGER_CONTROLLER },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return 'written';
+      } catch (err) {
+        if (httpCode(err) === 409) throw new StatusConflict(`NodeENI ${name} changed while its status was written`);
+        if (httpCode(err) === 404) return 'gone';
+        throw err;
+      }
+    },
+  });
 
   return {
-    /** Applies this pair's attachments; returns false when the NodeENI no longer exists. */
+    /** Sets this pair's attachments; returns false when the NodeENI no longer exists. */
     async applyPairStatus(input: PairStatusInput): Promise<boolean> {
       try {
-        await custom.patchClusterCustomObjectStatus(
-          {
-            group: API_GROUP,
-            version: API_VERSION,
-            plural: NODEENI_PLURAL,
-            name: input.nodeENI,
-            body: { apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, metadata: { name: input.nodeENI }, status: { attachments: input.attachments } },
-            fieldManager: pairFieldManager(input.nodeName),
-            force: true,
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-        );
-        return true;
+        return await statuses.submit(input.nodeENI, input.nodeName, input.attachments);
       } catch (err) {
-        if (httpCode(err) === 404) return false;
-        throw kubeFailure('apply NodeENI status', err);
+        if (err instanceof StatusConflict) throw ApplicationFailure.retryable(err.message, 'StatusConflict');
+        throw kubeFailure('write NodeENI status', err);
       }
     },
 

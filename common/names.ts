@@ -52,9 +52,7 @@ export const TAG_CLUSTER = 'multi-eni.networking.k8s.aws/cluster';
 export const TAG_CREATED_AT = 'multi-eni.networking.k8s.aws/created-at';
 
 export const FIELD_MANAGER_WATCHER = 'multi-eni-watcher';
-export function pairFieldManager(nodeName: string): string {
-  // Field managers are limited to 128 characters; node names can be 253.
-  return `multi-eni-pair/${nodeName}`.slice(0, 128);
-}
+/** The controller worker's status writes (every pair's attachments, coalesced per NodeENI). */
+export const FIELD_MANAGER_CONTROLLER = 'multi-eni-controller';
 
 export const EVENT_SOURCE = 'multi-eni-controller';
