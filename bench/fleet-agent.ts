@@ -1,6 +1,6 @@
 // STAND-IN for the node agent at fleet scale (benchmark only, not product code). One process plays every
 // node: one Temporal Worker per node task queue (`multi-eni-node/<node>`) on one shared NativeConnection,
-// activity-only with one poller each. Its activities answer from an in-memory link table that follows EC2
+// activity-only with one long poll each. Its activities answer from an in-memory link table that follows EC2
 // attachments (MAC -> eth<deviceIndex>), read straight from the emulator (not through the counted proxy):
 // no network namespace, no sysfs, no DPDK driver binds. What it keeps of the real agent is the contract
 // (common/node-agent-contract.ts), the wait for the hot-plugged link by MAC, heartbeats while waiting, and
@@ -51,7 +51,10 @@ export class FleetAgent {
         namespace: o.temporal.namespace,
         taskQueue: nodeTaskQueue(n.name),
         activities: a.activities(n),
-        maxConcurrentActivityTaskPolls: 1,
+        // One long poll per node. (SDK 1.24 ignores maxConcurrentActivityTaskPolls: without a poller behaviour a
+        // worker opens min(10, maxConcurrentActivityTaskExecutions) polls, and 500 nodes x 8 exceed the server's
+        // per-namespace limit on concurrent polls, frontend.namespaceCount = 1200.)
+        activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 1 },
         maxConcurrentActivityTaskExecutions: 8,
         shutdownGraceTime: '2s',
       });

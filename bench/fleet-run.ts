@@ -2,6 +2,7 @@
 // measured until every attachment is Ready, then at rest, then torn down until every ENI is deleted.
 // Everything it makes is scoped by a run ID (task queue, sweep schedule, cluster tag, NodeENI label and
 // node label) and removed at the end, so tests sharing the stack see none of it.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -85,6 +86,8 @@ export interface RunResult {
   nodeENIsGoneS: number;
   enisLeft: number;
   cpu: Record<string, PhaseCpu>;
+  /** The phases' time windows (epoch ms), as used to bucket history events. */
+  windows: Window[];
   /** The apiserver's NodeENI request counters over the apply and teardown phases (whole apiserver). */
   kube: Record<string, NodeENIRequests>;
   executions: number;
@@ -203,14 +206,6 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       await core.createNode({ body: { metadata: { name: n.name, labels }, spec: { providerID: `aws:///us-east-1a/${n.instanceId}` } } });
       nodeNames.push(n.name);
     });
-    if (o.agent === 'real') {
-      simConnection = await NativeConnection.connect({ address: o.stack.temporal.address });
-      for (const n of nodes) {
-        sims.push(await SimulatedNode.start({ name: n.name, instanceId: n.instanceId, ec2: moto, temporal: o.stack.temporal, connection: simConnection }));
-      }
-    } else {
-      agent = await FleetAgent.start({ nodes, temporal: o.stack.temporal, ec2: moto });
-    }
     worker = startChild('controller', process.execPath, [controllerJs], path.join(o.logDir, `${id}-controller.log`), controllerEnv({ COMPONENTS: 'worker' }));
     // The sweep schedule is created by the worker at start; paused so per-ENI counts are the lifecycles' own.
     await waitUntil('controller worker up (sweep schedule created)', 120000, async () => {
@@ -220,6 +215,15 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     await client.schedule.getHandle(scheduleId).pause('benchmark: measured separately');
     let w = await startWatcher(WATCHER_RELIST_DEFAULT_S, 'apply');
     watcher = w.child;
+    // The node side last: hundreds of node workers registering at once slow the Temporal dev server down.
+    if (o.agent === 'real') {
+      simConnection = await NativeConnection.connect({ address: o.stack.temporal.address });
+      for (const n of nodes) {
+        sims.push(await SimulatedNode.start({ name: n.name, instanceId: n.instanceId, ec2: moto, temporal: o.stack.temporal, connection: simConnection }));
+      }
+    } else {
+      agent = await FleetAgent.start({ nodes, temporal: o.stack.temporal, ec2: moto });
+    }
     say(`setup ${((Date.now() - t0) / 1000).toFixed(0)}s (${o.agent === 'real' ? 'SimulatedNode + real node agent' : 'fleet agent stand-in'})`);
 
     // ---- apply
@@ -260,8 +264,9 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     const windows: Window[] = [];
     let restMeasured: { windowS: number; relistSeconds: number; relists: number; restCalls: ProxyCalls; restartSignals: number; sweepS?: number; sweepCalls: ProxyCalls } | undefined;
 
-    if (o.rest && !poll.complete) errors.push('not converged: the at-rest phase was skipped');
-    if (o.rest && poll.complete) {
+    const atRest = o.rest !== undefined && poll.complete;
+    if (o.rest && !atRest) errors.push('not converged: the at-rest phase was skipped');
+    if (o.rest && atRest) {
       // ---- at rest: restart the watcher with a short relist (its relist is the only clock at rest)
       const tRestart = Date.now();
       windows.push({ name: 'apply', fromMs: tApply, toMs: tRestart });
@@ -310,7 +315,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     procs.phase();
     kubeBefore = await nodeENIRequests(o.stack);
     const tDelete = Date.now();
-    if (!o.rest) windows.push({ name: 'apply', fromMs: tApply, toMs: tDelete });
+    if (!atRest) windows.push({ name: 'apply', fromMs: tApply, toMs: tDelete });
     for (const name of nodeENINames) await deleteNodeENI(custom, name);
     say('deleted the NodeENIs, waiting for every ENI to be deleted');
     let enisGoneMs: number | undefined;
@@ -339,6 +344,8 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
 
     await stopChild(worker);
     await stopChild(watcher);
+    const exhausted = ((await readFile(worker.log, 'utf8').catch(() => '')).match(/ResourceExhausted/g) ?? []).length;
+    if (exhausted) errors.push(`controller log: ${exhausted} Temporal ResourceExhausted answers (e.g. the namespace's concurrent poller limit)`);
     const counted = await countActions(client, taskQueue, taskQueue, windows);
     const actionsApply = phaseTally(counted, 'apply', WORKFLOW_TYPE_LIFECYCLE);
     const m = restMeasured;
@@ -375,6 +382,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       nodeENIsGoneS: ((nodeENIsGoneMs ?? tGone) - tDelete) / 1000,
       enisLeft,
       cpu,
+      windows,
       kube,
       executions: counted.executions,
       continuedAsNew: counted.continuedAsNew,
@@ -516,7 +524,6 @@ async function waitUntil(what: string, timeoutMs: number, fn: () => Promise<bool
 }
 
 async function logHas(file: string, text: string): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises');
   return (await readFile(file, 'utf8').catch(() => '')).includes(text);
 }
 

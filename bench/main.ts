@@ -28,6 +28,8 @@ const { values: a } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     timeout: { type: 'string' },
     readme: { type: 'boolean', default: false },
+    render: { type: 'string' },
+    exclude: { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -35,7 +37,8 @@ const { values: a } = parseArgs({
 if (a.help) {
   console.log(`usage: npm run bench -- [--fleets 10,100,500] [--scenarios latency,ratelimit] [--scenario-nodes 10]
   [--latency-ms 100] [--rate 5] [--agent auto|real|fleet] [--rest-relists 12] [--relist-seconds 5] [--no-rest]
-  [--env KEY=VALUE ...] (controller environment, e.g. EC2_RATE_LIMIT=20, POLL_MS=1000) [--timeout S] [--readme]`);
+  [--env KEY=VALUE ...] (controller environment, e.g. EC2_RATE_LIMIT=20, POLL_MS=1000) [--timeout S] [--readme]
+  npm run bench -- --render bench/results/A.json,bench/results/B.json [--exclude RUN_ID,...] [--readme]   (earlier runs' tables, merged)`);
   process.exit(0);
 }
 
@@ -64,7 +67,24 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+function writeReadme(report: BenchReport, commands: string[]): void {
+  const body = renderMarkdown({ ...report, command: commands.join('` and `') });
+  fs.writeFileSync(path.join(REPO_ROOT, 'bench', 'README-section.md'), `## Performance\n\n${body}\n`);
+  say('wrote bench/README-section.md');
+}
+
+/** Renders the results of earlier invocations as one report (runs in file order). */
+function render(files: string[]): void {
+  const reports = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as BenchReport);
+  const excluded = new Set(a.exclude.split(',').filter(Boolean));
+  const runs = reports.flatMap((r) => r.runs).filter((r) => !excluded.has(r.runId));
+  const merged: BenchReport = { ...reports[0]!, runs, failures: reports.flatMap((r) => r.failures) };
+  console.log(renderText(merged));
+  if (a.readme) writeReadme(merged, reports.map((r) => r.command));
+}
+
 async function main(): Promise<void> {
+  if (a.render) return render(a.render.split(','));
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const resultsDir = path.join(REPO_ROOT, 'bench', 'results');
@@ -135,10 +155,7 @@ async function main(): Promise<void> {
   console.log(`\n${renderText(report)}\n`);
   write();
   say(`results: bench/results/${stamp}.json and .md`);
-  if (a.readme) {
-    fs.writeFileSync(path.join(REPO_ROOT, 'bench', 'README-section.md'), `## Performance\n\n${renderMarkdown(report)}\n`);
-    say('wrote bench/README-section.md');
-  }
+  if (a.readme) writeReadme(report, [report.command]);
   if (report.failures.length || report.runs.some((r) => r.errors.length || r.enisLeft > 0)) process.exitCode = 1;
 }
 
