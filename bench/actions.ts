@@ -24,7 +24,7 @@ export interface Tally {
   actions: Record<ActionKind, number>;
   /** Activity dispatches (attempts) on the controller task queue: what its rate limit meters. */
   controllerDispatches: number;
-  /** Activity dispatches on node task queues (node agents). */
+  /** Activity dispatches on the other task queues (Kubernetes activities, node agents). */
   nodeDispatches: number;
   /** Activities scheduled, by type. */
   activities: Record<string, number>;

@@ -70,7 +70,7 @@ export function mainTable(runs: RunResult[]): Table {
 
 export function breakdownTable(runs: RunResult[]): Table {
   return {
-    head: ['run', 'nodes', 'status poll ms (mean/max)', 'EC2 calls per ENI attach', 'EC2 calls per ENI release', 'not ok', 'actions per ENI attach', 'actions per ENI release', 'activities (controller queue + node queues) per ENI attach'],
+    head: ['run', 'nodes', 'status poll ms (mean/max)', 'EC2 calls per ENI attach', 'EC2 calls per ENI release', 'not ok', 'actions per ENI attach', 'actions per ENI release', 'activities (rate-limited controller queue + Kubernetes and node queues) per ENI attach'],
     rows: runs.map((r) => [
       scenario(r), String(r.nodes), `${Math.round(r.pollGapMs.mean)}/${Math.round(r.pollGapMs.max)}`, perEni(r.ec2Apply, r.enis), perEni(r.ec2Teardown, r.enis),
       Object.entries({ ...r.ec2Apply.notOk, ...r.ec2Teardown.notOk }).map(([k, n]) => `${k} ${n}`).join(', ') || '0',
@@ -167,7 +167,7 @@ export function machineLine(m: Machine): string {
 
 export const METHOD = [
   'Each run: N nodes (instances in the EC2 emulator, Node objects in the kube-apiserver), two NodeENIs applied at once (one with two subnets, one with one: 3 ENIs per node, 2 pairs per node).',
-  'converge: apply to every attachment first seen Ready in the NodeENI status (status polled; the per-attachment times have the poll interval as resolution). bound: activity dispatches on the controller task queue while converging (from the histories) / EC2_RATE_LIMIT, which Temporal enforces on that whole queue, EC2 and Kubernetes activities alike; conv/bound near 1 means the run went as fast as the limit allows.',
+  'converge: apply to every attachment first seen Ready in the NodeENI status (status polled; the per-attachment times have the poll interval as resolution). bound: activity dispatches on the controller task queue while converging (from the histories) / EC2_RATE_LIMIT, which Temporal enforces on that whole queue (EC2 activities; the Kubernetes ones have their own queue); conv/bound near 1 means the run went as fast as the limit allows.',
   'EC2 calls: counted at the fault proxy in front of moto (every call the controller made, answered or refused), counters reset before the apply and before the teardown. The benchmark runs its own moto + proxy, so faults never reach shared tests.',
   `Temporal actions: from the event histories of every run on the benchmark's task queue, bucketed by event time. Counted: ${ACTION_RULE}.`,
   'A run that does not converge within its timeout is torn down anyway: its per-ENI figures are over the ENIs that got that far, its Ready percentiles over the attachments that became Ready, and it has no conv/bound and no at-rest phase.',

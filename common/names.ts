@@ -13,6 +13,10 @@ export const WORKFLOW_TYPE_FLEET = 'eniFleetSweep';
 export const FLEET_SCHEDULE_ID = 'multi-eni-fleet-sweep';
 
 export const CONTROLLER_TASK_QUEUE = 'multi-eni-controller';
+/** Kubernetes activities of the lifecycles on `controllerQueue`: same workers, outside the EC2 rate limit. */
+export function kubeTaskQueue(controllerQueue: string): string {
+  return `${controllerQueue}-kube`;
+}
 export function nodeTaskQueue(nodeName: string): string {
   return `multi-eni-node/${nodeName}`;
 }

@@ -1,5 +1,6 @@
-// The controller worker: lifecycle and fleet workflows plus EC2, Kubernetes and fleet activities on
-// `multi-eni-controller`, with the EC2 budget enforced by the server across every replica.
+// The controller worker: lifecycle and fleet workflows plus EC2 and fleet activities on `multi-eni-controller`,
+// with the EC2 budget enforced by the server across every replica; the lifecycles' Kubernetes activities on
+// `multi-eni-controller-kube`, so status writes and Events do not spend that budget.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createEc2Activities } from '../activities/ec2.js';
 import { createKubeActivities } from '../activities/kube.js';
 import { createFleetActivities } from '../activities/fleet.js';
-import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, SEARCH_ATTRIBUTES, WORKFLOW_TYPE_FLEET } from '../common/names.js';
+import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, kubeTaskQueue, SEARCH_ATTRIBUTES, WORKFLOW_TYPE_FLEET } from '../common/names.js';
 import { makeEc2Client } from './ec2-client.js';
 import type { ControllerMetrics } from './metrics.js';
 
@@ -69,7 +70,7 @@ export async function ensureFleetSchedule(client: Client, taskQueue: string, eve
   }
 }
 
-export async function createControllerWorker(o: ControllerWorkerOptions): Promise<{ worker: Worker; client: Client; close: () => Promise<void> }> {
+export async function createControllerWorker(o: ControllerWorkerOptions): Promise<{ workers: Worker[]; run: () => Promise<void>; client: Client; close: () => Promise<void> }> {
   const taskQueue = o.taskQueue ?? CONTROLLER_TASK_QUEUE;
   const clientConnection = await Connection.connect(o.connection);
   const client = new Client({ connection: clientConnection, namespace: o.namespace });
@@ -97,17 +98,38 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
     };
   }
   const connection = await NativeConnection.connect(o.connection);
-  const worker = await Worker.create({
-    connection,
-    namespace: o.namespace,
-    taskQueue,
-    ...workflowCode(),
-    activities,
-    maxTaskQueueActivitiesPerSecond: o.ec2RatePerSecond,
-    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
-  });
+  const workers = [
+    await Worker.create({
+      connection,
+      namespace: o.namespace,
+      taskQueue,
+      ...workflowCode(),
+      // Kubernetes activities stay registered here too: lifecycles scheduled them on this queue before they had their own.
+      activities,
+      maxTaskQueueActivitiesPerSecond: o.ec2RatePerSecond,
+      maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
+    }),
+    await Worker.create({
+      connection,
+      namespace: o.namespace,
+      taskQueue: kubeTaskQueue(taskQueue),
+      activities: { applyPairStatus: activities.applyPairStatus, emitEvent: activities.emitEvent },
+      maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
+    }),
+  ];
   return {
-    worker,
+    workers,
+    /** Runs both workers until SIGINT/SIGTERM (which each handles by itself), or until one fails. */
+    run: async () => {
+      await Promise.all(
+        workers.map((w) =>
+          w.run().catch((err: unknown) => {
+            for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+            throw err;
+          }),
+        ),
+      );
+    },
     client,
     close: async () => {
       ec2.destroy();

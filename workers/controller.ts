@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       fleetScheduleId: env.FLEET_SCHEDULE_ID,
     });
     // Worker.run() stops on SIGINT/SIGTERM by itself, finishing the tasks in hand.
-    run = cw.worker.run().finally(() => cw.close());
+    run = cw.run().finally(() => cw.close());
   } else {
     run = new Promise((resolve) => {
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve());

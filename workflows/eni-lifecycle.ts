@@ -26,7 +26,7 @@ import type { KubeActivities } from '../activities/kube.js';
 import type { NodeAgentActivities, ConfigureInterfaceInput } from '../common/node-agent-contract.js';
 import type { CarriedState, DesiredPair, EniRecord, LifecycleInput, PairState, ReleaseRequest, RepairRequest } from '../common/lifecycle-contract.js';
 import { NODE_AGENT_ERRORS } from '../common/node-agent-contract.js';
-import { QUERY_STATE, SIGNAL_RELEASE, SIGNAL_REPAIR, SIGNAL_SPEC, nodeTaskQueue } from '../common/names.js';
+import { QUERY_STATE, SIGNAL_RELEASE, SIGNAL_REPAIR, SIGNAL_SPEC, kubeTaskQueue, nodeTaskQueue } from '../common/names.js';
 import { SA_ENI_IDS, SA_ENI_PHASE, SA_INSTANCE_ID } from '../common/search-attributes.js';
 import { subnetRefs, dpdkEnabled } from '../common/nodeeni.js';
 import { attachmentStatuses, configureKey, desiredChanged, pairPhase, planDeviceIndexes, statusKey } from './plan.js';
@@ -40,11 +40,10 @@ const EC2_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterva
 // EC2 calls are short: a worker that died mid-call is noticed within 30 s and the call retried elsewhere.
 const ec2Options: ActivityOptions = { startToCloseTimeout: '30s', retry: EC2_RETRY };
 const waitOptions: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '30s', retry: EC2_RETRY };
-const kubeOptions: ActivityOptions = { startToCloseTimeout: '30s', retry: { ...EC2_RETRY, maximumInterval: '30s' } };
+const kubeRetry = { ...EC2_RETRY, maximumInterval: '30s' } as const;
 
 const ec2 = proxyActivities<Ec2Activities>(ec2Options);
 const ec2Waits = proxyActivities<Pick<Ec2Activities, 'waitAttached' | 'waitDetached'>>(waitOptions);
-const kube = proxyActivities<KubeActivities>(kubeOptions);
 
 /** Raised at a checkpoint when a release arrives mid-converge: the converge stops between steps. */
 class ReleaseInterrupt extends Error {}
@@ -102,6 +101,9 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     retry: { ...EC2_RETRY, maximumAttempts: 5, nonRetryableErrorTypes: Object.values(NODE_AGENT_ERRORS) },
   };
   const agent = proxyActivities<NodeAgentActivities>(agentOptions);
+  // Kubernetes writes have their own queue next to the controller's: its rate limit is the EC2 budget.
+  const kubeOptions: ActivityOptions = { taskQueue: kubeTaskQueue(workflowInfo().taskQueue), startToCloseTimeout: '30s', retry: kubeRetry };
+  const kube = proxyActivities<KubeActivities>(kubeOptions);
 
   setHandler(specSignal, (d) => {
     if (st.releaseRequested) {
