@@ -77,6 +77,37 @@ describe('StatusBatcher', () => {
     expect(await b.submit('n', 'a', [entry('a', 's1')])).toBe(true);
   });
 
+  it('pauses before the next write in proportion to how long the last one took, capped', async () => {
+    const store = new MemoryStore();
+    let clock = 0;
+    const pauses: number[] = [];
+    const write = store.writeAttachments.bind(store);
+    let took = 100;
+    store.writeAttachments = async (...args) => {
+      clock += took;
+      return write(...args);
+    };
+    const b = new StatusBatcher(store, { now: () => clock, sleep: async (ms) => void pauses.push(ms), maxPauseMs: 500 });
+    store.hold = true;
+    const first = b.submit('n', 'a', [entry('a', 's1')]);
+    await new Promise((r) => setImmediate(r));
+    const second = b.submit('n', 'b', [entry('b', 's1')]);
+    store.hold = false;
+    store.held!();
+    await Promise.all([first, second]);
+    expect(pauses).toEqual([200]);
+    took = 1000;
+    store.hold = true;
+    const third = b.submit('n', 'a', [entry('a', 's1', 'Attaching')]);
+    await new Promise((r) => setImmediate(r));
+    const fourth = b.submit('n', 'b', [entry('b', 's1', 'Attaching')]);
+    store.hold = false;
+    store.held!();
+    await Promise.all([third, fourth]);
+    // A write with nothing waiting after it does not pause.
+    expect(pauses).toEqual([200, 500]);
+  });
+
   it('answers false when the NodeENI is gone', async () => {
     const store = new MemoryStore();
     store.obj = undefined;

@@ -54,12 +54,25 @@ interface Pending {
 export interface StatusBatcherOptions {
   /** Reads and writes before a batch gives up on conflicts with other writers (the activity then retries). */
   maxAttempts?: number;
+  /**
+   * Pause after a write, as a multiple of how long it took (capped by maxPauseMs): a loaded kube-apiserver
+   * answers slower, so the writes of one NodeENI space out and carry more updates each.
+   */
+  pauseFactor?: number;
+  maxPauseMs?: number;
+  /** For tests: the clock and the sleep. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export class StatusBatcher {
   private readonly pending = new Map<string, Pending>();
   private readonly writing = new Set<string>();
   private readonly maxAttempts: number;
+  private readonly pauseFactor: number;
+  private readonly maxPauseMs: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
   /** Writes made and batched updates, for tests and metrics. */
   readonly counters = { writes: 0, updates: 0, conflicts: 0 };
 
@@ -68,6 +81,10 @@ export class StatusBatcher {
     o: StatusBatcherOptions = {},
   ) {
     this.maxAttempts = o.maxAttempts ?? 10;
+    this.pauseFactor = o.pauseFactor ?? 2;
+    this.maxPauseMs = o.maxPauseMs ?? 2000;
+    this.now = o.now ?? Date.now;
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
   /**
@@ -93,12 +110,14 @@ export class StatusBatcher {
     try {
       for (let batch = this.pending.get(nodeENI); batch; batch = this.pending.get(nodeENI)) {
         this.pending.delete(nodeENI);
+        const started = this.now();
         try {
           const exists = await this.write(nodeENI, batch.entries);
           for (const w of batch.waiters) w.resolve(exists);
         } catch (err) {
           for (const w of batch.waiters) w.reject(err);
         }
+        if (this.pending.has(nodeENI)) await this.sleep(Math.min(this.maxPauseMs, (this.now() - started) * this.pauseFactor));
       }
     } finally {
       this.writing.delete(nodeENI);
