@@ -1,5 +1,5 @@
 // The kube-apiserver's own counters for NodeENI requests (/metrics), so a slow phase can be traced to what
-// the apiserver spent its CPU on: status applies, their outcome and latency, and the etcd writes behind them.
+// the apiserver spent its CPU on: status writes, their outcome and latency, and the etcd writes behind them.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import type { StackState } from '../stack/stack.js';
 const run = promisify(execFile);
 
 export interface NodeENIRequests {
-  /** Server-side applies on nodeenis/status, by HTTP code. */
+  /** Writes on nodeenis/status (APPLY: the watcher's conditions; PATCH: the controller's attachments), by "VERB code". */
   statusApplies: Record<string, number>;
   /** Seconds the apiserver spent answering them (sum of request durations). */
   statusApplySeconds: number;
@@ -31,13 +31,19 @@ function series(text: string, name: string, match: Record<string, string>): { la
 
 export async function nodeENIRequests(s: StackState): Promise<NodeENIRequests> {
   const { stdout } = await run(path.join(s.bin, 'kubectl'), ['get', '--raw', '/metrics'], { env: { ...process.env, KUBECONFIG: s.kube.kubeconfig }, maxBuffer: 256 * 2 ** 20 });
-  const status = { resource: 'nodeenis', subresource: 'status', verb: 'APPLY' };
+  const status = { resource: 'nodeenis', subresource: 'status' };
+  const isWrite = (l: Record<string, string>) => l.verb === 'APPLY' || l.verb === 'PATCH';
   const statusApplies: Record<string, number> = {};
-  for (const x of series(stdout, 'apiserver_request_total', status)) statusApplies[x.labels.code!] = (statusApplies[x.labels.code!] ?? 0) + x.value;
-  const sum = (name: string, m: Record<string, string>) => series(stdout, name, m).reduce((a, x) => a + x.value, 0);
+  for (const x of series(stdout, 'apiserver_request_total', status)) {
+    if (!isWrite(x.labels)) continue;
+    const key = `${x.labels.verb} ${x.labels.code}`;
+    statusApplies[key] = (statusApplies[key] ?? 0) + x.value;
+  }
+  const sum = (name: string, m: Record<string, string>, keep: (l: Record<string, string>) => boolean = () => true) =>
+    series(stdout, name, m).reduce((a, x) => a + (keep(x.labels) ? x.value : 0), 0);
   return {
     statusApplies,
-    statusApplySeconds: sum('apiserver_request_duration_seconds_sum', status),
+    statusApplySeconds: sum('apiserver_request_duration_seconds_sum', status, isWrite),
     etcdUpdates: sum('etcd_request_duration_seconds_count', { resource: 'nodeenis', operation: 'update' }),
     watchEvents: sum('apiserver_watch_events_total', { resource: 'nodeenis' }),
     watchMiB: sum('apiserver_watch_events_sizes_sum', { resource: 'nodeenis' }) / 2 ** 20,

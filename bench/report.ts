@@ -118,7 +118,7 @@ export function restTable(runs: RunResult[]): Table {
 /** What the apiserver did for NodeENIs: the status applies of every pair (and the watcher) land on two objects. */
 export function kubeTable(runs: RunResult[]): Table {
   return {
-    head: ['run', 'nodes', 'phase', 'status applies by HTTP code', 'mean apply s', 'etcd writes per apply', 'watch events (MiB)'],
+    head: ['run', 'nodes', 'phase', 'status writes by verb and HTTP code', 'mean write s', 'etcd writes per write', 'watch events (MiB)'],
     rows: runs.flatMap((r) =>
       Object.entries(r.kube).map(([phase, k]) => {
         const n = Object.values(k.statusApplies).reduce((a, b) => a + b, 0);
@@ -173,7 +173,7 @@ export const METHOD = [
   'A run that does not converge within its timeout is torn down anyway: its per-ENI figures are over the ENIs that got that far, its Ready percentiles over the attachments that became Ready, and it has no conv/bound and no at-rest phase.',
   'At rest: the watcher is restarted with WATCHER_RELIST_SECONDS=5 (its relist is the only clock-driven work of a pair at rest: the workflows hold no timers); after its restart burst settles, EC2 calls (proxy) and history events are counted over the window and scaled to per hour as if each relist were the default 300 s one. The fleet sweep (a per-cluster schedule, default every 300 s) is paused during the other phases and measured once by a manual trigger.',
   'CPU and peak memory: utime+stime and VmHWM from /proc for the controller (worker) and watcher processes, the bench process (which plays the nodes and polls the status), the private moto and proxy, and the stack\'s Temporal dev server, kube-apiserver and etcd (on a shared stack those include other users\' load); "machine busy cores" is the whole machine (/proc/stat), other tenants included.',
-  'NodeENI requests: deltas of the kube-apiserver\'s own counters (apiserver_request_total / _duration_seconds for nodeenis/status APPLY, etcd_request_duration_seconds_count for nodeenis updates, apiserver_watch_events_*). etcd writes per apply above 1 are optimistic-concurrency retries: every pair applies its status to the same NodeENI object.',
+  'NodeENI requests: deltas of the kube-apiserver\'s own counters (apiserver_request_total / _duration_seconds for nodeenis/status APPLY by the watcher and PATCH by the controller (its status batcher), etcd_request_duration_seconds_count for nodeenis updates, apiserver_watch_events_*). etcd writes per write above 1 are optimistic-concurrency attempts redone inside the apiserver (plus the finalizer patches and spec changes, which are not in the first column).',
   'teardown: NodeENIs deleted to every ENI of the run gone from EC2; ENIs left = ENIs with the run\'s cluster tag still in EC2 at the end.',
 ];
 
