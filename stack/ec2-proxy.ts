@@ -294,7 +294,8 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   const attachingUntil = new Map<string, number>(); // ENI id → epoch ms
   const attachmentEni = new Map<string, string>(); // attachment id → ENI id, learnt from attach answers
   const detaching = new Map<string, { timer: NodeJS.Timeout; run: () => Promise<void> }>(); // ENI id → deferred detach
-  let attachQueue: Promise<unknown> = Promise.resolve();
+  /** Attaches in flight per instance (the device-index check is per instance). */
+  const attachQueues = new Map<string, Promise<unknown>>();
   // Crash tests: the next `count` calls of `action` are carried out at the target, but their answers are
   // withheld until released, so a test can kill the caller between "EC2 did it" and "the caller knows".
   let hold: { action: string; count: number } | undefined;
@@ -356,7 +357,8 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     const eni = params.get('NetworkInterfaceId') ?? '';
     const instance = params.get('InstanceId') ?? '';
     const index = Number(params.get('DeviceIndex'));
-    // Serialised, so two concurrent attaches cannot both pass the conflict check before either reaches moto.
+    // Serialised per instance, so two concurrent attaches to one instance cannot both pass the conflict check
+    // before either reaches moto; attaches to different instances run in parallel, as in EC2.
     const run = async (): Promise<Answer> => {
       if (semantics.deviceIndexConflicts) {
         const [onInstance, self] = await Promise.all([describeEnis(headers, 'attachment.instance-id', instance), describeEnis(headers, 'network-interface-id', eni)]);
@@ -373,8 +375,12 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       }
       return a;
     };
-    const result = attachQueue.then(run, run);
-    attachQueue = result.catch(() => undefined);
+    const result = (attachQueues.get(instance) ?? Promise.resolve()).then(run, run);
+    const tail = result.catch(() => undefined);
+    attachQueues.set(instance, tail);
+    void tail.then(() => {
+      if (attachQueues.get(instance) === tail) attachQueues.delete(instance);
+    });
     return result;
   }
 
