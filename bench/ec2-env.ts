@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { CreateSubnetCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { emulatorClient, seedEc2, type Seed } from '../stack/seed.js';
-import { REPO_ROOT, TOOLS_BIN } from '../stack/paths.js';
+import { REPO_ROOT, motoServerCommand } from '../stack/paths.js';
 import { httpOk, sleep, tail } from '../stack/processes.js';
 
 function portFree(port: number): Promise<boolean> {
@@ -91,7 +91,8 @@ export class PrivateEc2 {
     const [motoPort, proxyPort] = [await freePorts(), await freePorts()];
     const motoEndpoint = `http://127.0.0.1:${motoPort}`;
     const endpoint = `http://127.0.0.1:${proxyPort}`;
-    const moto = startChild('moto', path.join(TOOLS_BIN, 'moto_server'), ['-H', '127.0.0.1', '-p', String(motoPort)], path.join(logDir, 'moto.log'));
+    const motoCmd = motoServerCommand(motoPort);
+    const moto = startChild('moto', motoCmd.cmd, motoCmd.args, path.join(logDir, 'moto.log'));
     const proxy = startChild(
       'ec2-proxy',
       process.execPath,

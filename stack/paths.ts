@@ -30,3 +30,9 @@ export function stackPorts(base = Number(process.env.MULTI_ENI_PORT_BASE ?? 1720
   };
 }
 export type StackPorts = ReturnType<typeof stackPorts>;
+
+/** moto_server as this project runs it: through stack/moto-server.py (indexed tag reads), with moto's own Python. */
+export function motoServerCommand(port: number): { cmd: string; args: string[] } {
+  const python = path.join(path.dirname(fs.realpathSync(path.join(TOOLS_BIN, 'moto_server'))), 'python3');
+  return { cmd: python, args: [path.join(REPO_ROOT, 'stack', 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)] };
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Agent } from 'node:https';
 import { ensurePki, kubeconfigYaml, type Pki } from './certs.js';
 import { execFileP, httpOk, isAlive, portFree, startDetached, stopPid, waitReady, type Started } from './processes.js';
-import { REPO_ROOT, STACK_DIR, STATE_FILE, TOOLS_BIN, stackPorts, type StackPorts } from './paths.js';
+import { REPO_ROOT, STACK_DIR, STATE_FILE, TOOLS_BIN, motoServerCommand, stackPorts, type StackPorts } from './paths.js';
 import { seedEc2, type Seed } from './seed.js';
 import { SEARCH_ATTRIBUTES } from '../common/names.js';
 
@@ -137,7 +137,8 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
       log('temporal'),
     );
     started.push(temporal);
-    const moto = startDetached('moto', tool('moto_server'), ['-H', '127.0.0.1', '-p', String(ports.moto)], log('moto'));
+    const motoCmd = motoServerCommand(ports.moto);
+    const moto = startDetached('moto', motoCmd.cmd, motoCmd.args, log('moto'));
     started.push(moto);
     const motoEndpoint = `http://127.0.0.1:${ports.moto}`;
     const proxy = startDetached(

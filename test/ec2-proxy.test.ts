@@ -14,7 +14,7 @@ import {
   type NetworkInterface,
 } from '@aws-sdk/client-ec2';
 import { startEc2Proxy, DEFAULT_FAULTS, DEFAULT_SEMANTICS, type CallsReport, type Ec2Proxy } from '../stack/ec2-proxy.js';
-import { TOOLS_BIN } from '../stack/paths.js';
+import { TOOLS_BIN, motoServerCommand } from '../stack/paths.js';
 import { httpOk, startDetached, stopPid, waitReady, type Started } from '../stack/processes.js';
 import { emulatorClient, runInstances, seedEc2, type Seed } from '../stack/seed.js';
 
@@ -75,7 +75,8 @@ beforeAll(async () => {
   const motoPort = await freePort();
   const motoBin = path.join(TOOLS_BIN, 'moto_server');
   if (!fs.existsSync(motoBin)) throw new Error(`moto_server is not installed in ${TOOLS_BIN}: run \`npm run tools\``);
-  moto = startDetached('moto', motoBin, ['-H', '127.0.0.1', '-p', String(motoPort)], path.join(logDir, 'moto.log'));
+  const motoCmd = motoServerCommand(motoPort);
+  moto = startDetached('moto', motoCmd.cmd, motoCmd.args, path.join(logDir, 'moto.log'));
   const motoUrl = `http://127.0.0.1:${motoPort}`;
   await waitReady(moto, () => httpOk(`${motoUrl}/moto-api/`), 60_000);
   seed = await seedEc2(motoUrl, 2);
