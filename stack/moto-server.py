@@ -23,7 +23,8 @@ TaggedEC2Resource.get_tags = own_tags
 
 # moto_server serves requests on threads, but its backends are plain dicts: a detach iterating over the ENIs
 # while another request deletes one fails with "dictionary changed size during iteration" (HTTP 500, seen in a
-# 500-node benchmark). One request at a time inside the backend; the GIL allowed no more parallelism anyway.
+# 500-node benchmark). One request at a time inside the backend: the GIL allowed no more CPU parallelism, but a
+# long describe now delays the short calls queued behind it.
 _backend_lock = threading.Lock()
 _dispatch = BaseResponse.dispatch.__func__
 
