@@ -1,9 +1,14 @@
-// A small fault-injecting HTTP proxy between @aws-sdk/client-ec2 and moto (test infrastructure).
-// moto is more lenient than EC2 (see /work/shared/reference/local-stack.md); this proxy puts back what the
-// code under test must cope with: latency, throttling, 5xx, ClientToken idempotency, the `attaching` and
-// `detaching` windows, device-index conflicts and in-use refusals. Tests drive it through `/_proxy/*`.
+// A small HTTP proxy between @aws-sdk/client-ec2 and moto that makes the emulator as strict as EC2 (test
+// infrastructure). moto is more lenient than EC2 (see /work/shared/reference/local-stack.md); this proxy puts back,
+// by default, the rules the code under test must live by: EC2's per-API token buckets (stack/ec2-buckets.ts),
+// ClientToken idempotency, the `attaching` and `detaching` windows, device-index conflicts, attachments only within
+// the instance's availability zone and up to its instance type's interface limit, security groups only from the
+// subnet's VPC, and in-use refusals. Latency, coin-toss throttling and 5xx are faults a test turns on. A test that
+// needs leniency turns a rule off by name (`PUT /_proxy/semantics`, `PUT /_proxy/buckets`). Tests drive it through
+// `/_proxy/*`.
 import http from 'node:http';
 import { z } from 'zod';
+import { BucketSpecSchema, TokenBucket, bucketFor, type BucketSpec } from './ec2-buckets.js';
 
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15';
 const CONTROL_PREFIX = '/_proxy';
@@ -23,19 +28,60 @@ export const FaultsSchema = z
   .strict();
 export type Faults = z.infer<typeof FaultsSchema>;
 
+const WindowMs = z.number().int().min(0).max(600_000);
+/** A window's length in ms: fixed, or drawn from [min, max] by the seeded PRNG (so runs repeat). */
+const WindowSchema = z.union([WindowMs, z.tuple([WindowMs, WindowMs]).refine(([a, b]) => a <= b, 'range must be [min, max] with min <= max')]);
+export type WindowSpec = z.infer<typeof WindowSchema>;
+
 export const SemanticsSchema = z
   .object({
     clientToken: z.boolean(),
-    attachingMs: z.number().int().min(0).max(600_000),
-    detachingMs: z.number().int().min(0).max(600_000),
+    attachingMs: WindowSchema,
+    detachingMs: WindowSchema,
+    /** Seeds the draws of the windows. */
+    seed: z.number().int(),
     deviceIndexConflicts: z.boolean(),
     refuseDeleteInUse: z.boolean(),
+    /** Attach only an ENI of the instance's availability zone. */
+    availabilityZone: z.boolean(),
+    /** At most the instance type's MaximumNetworkInterfaces, device indexes below it. */
+    interfaceLimit: z.boolean(),
+    /** An ENI's security groups exist and are in its subnet's VPC. */
+    securityGroupVpc: z.boolean(),
   })
   .strict();
 export type Semantics = z.infer<typeof SemanticsSchema>;
 
+export const BucketsSchema = z
+  .object({
+    enabled: z.boolean(),
+    /** By bucket key (the action, or `<Describe…> (unfiltered)`): an account's raised limits. */
+    overrides: z.record(z.string().min(1), BucketSpecSchema),
+  })
+  .strict();
+export type Buckets = z.infer<typeof BucketsSchema>;
+
 export const DEFAULT_FAULTS: Faults = { latencyMs: 0, throttleRate: 0, serverErrorRate: 0, seed: 1 };
-export const DEFAULT_SEMANTICS: Semantics = { clientToken: true, attachingMs: 1500, detachingMs: 1500, deviceIndexConflicts: true, refuseDeleteInUse: true };
+// EC2 reports an ENI `attaching` for a second or a few after AttachNetworkInterface, and `detaching` about as long.
+export const DEFAULT_SEMANTICS: Semantics = {
+  clientToken: true,
+  attachingMs: [1000, 3000],
+  detachingMs: [1000, 3000],
+  seed: 1,
+  deviceIndexConflicts: true,
+  refuseDeleteInUse: true,
+  availabilityZone: true,
+  interfaceLimit: true,
+  securityGroupVpc: true,
+};
+export const DEFAULT_BUCKETS: Buckets = { enabled: true, overrides: {} };
+
+/** One window length from a fixed value or a [min, max] range. */
+export function drawWindow(w: WindowSpec, rand: () => number): number {
+  if (typeof w === 'number') return w;
+  const [min, max] = w;
+  return min + Math.floor(rand() * (max - min + 1));
+}
 
 /** Merges a partial PUT body into the current value; fields not given keep their value. `actions: null` clears the filter. */
 export function mergeConfig<T extends object>(schema: z.ZodType<T>, current: T, patch: unknown): { ok: true; value: T } | { ok: false; error: string } {
@@ -133,6 +179,9 @@ export function mapNetworkInterfaceItems(xml: string, fn: (item: string) => stri
 export interface EniSummary {
   id: string;
   status?: string;
+  availabilityZone?: string;
+  subnetId?: string;
+  vpcId?: string;
   attachment?: { attachmentId?: string; instanceId?: string; deviceIndex?: number; status?: string };
 }
 
@@ -145,7 +194,7 @@ export function summarizeEniItem(item: string): EniSummary | undefined {
   const rest = att ? item.replace(att, '') : item;
   const id = tagValue(rest, 'networkInterfaceId');
   if (!id) return undefined;
-  const s: EniSummary = { id, status: tagValue(rest, 'status') };
+  const s: EniSummary = { id, status: tagValue(rest, 'status'), availabilityZone: tagValue(rest, 'availabilityZone'), subnetId: tagValue(rest, 'subnetId'), vpcId: tagValue(rest, 'vpcId') };
   if (att) {
     const idx = tagValue(att, 'deviceIndex');
     s.attachment = { attachmentId: tagValue(att, 'attachmentId'), instanceId: tagValue(att, 'instanceId'), deviceIndex: idx === undefined ? undefined : Number(idx), status: tagValue(att, 'status') };
@@ -160,6 +209,32 @@ export function parseNetworkInterfaces(xml: string): EniSummary[] {
     if (s) out.push(s);
     return item;
   });
+  return out;
+}
+
+/** An instance's type and availability zone from a DescribeInstances answer for that one instance. */
+export function parseInstance(xml: string): { type?: string; az?: string } | undefined {
+  const type = tagValue(xml, 'instanceType');
+  const az = /<placement>[\s\S]*?<availabilityZone>([^<]+)<\/availabilityZone>/.exec(xml)?.[1];
+  return type || az ? { type, az } : undefined;
+}
+
+/** The groups of a DescribeSecurityGroups answer, with their VPC. */
+export function parseSecurityGroups(xml: string): { id: string; vpcId?: string }[] {
+  const out: { id: string; vpcId?: string }[] = [];
+  const info = /<securityGroupInfo>([\s\S]*)<\/securityGroupInfo>/.exec(xml)?.[1] ?? '';
+  // Top-level items only: rules nest their own <item>s, which carry groupIds of other groups.
+  let depth = 0;
+  let start = -1;
+  for (const m of info.matchAll(/<(\/?)item>/g)) {
+    if (m[1] === '') {
+      if (depth++ === 0) start = m.index + m[0].length;
+    } else if (--depth === 0) {
+      const item = info.slice(start, m.index).replace(/<(ipPermissions|ipPermissionsEgress)>[\s\S]*?<\/\1>/g, '').replace(/<(ipPermissions|ipPermissionsEgress)\/>/g, '');
+      const id = tagValue(item, 'groupId');
+      if (id) out.push({ id, vpcId: tagValue(item, 'vpcId') });
+    }
+  }
   return out;
 }
 
@@ -190,6 +265,10 @@ export interface CallRecord {
   /** False when the proxy answered itself (fault, idempotent replay, EC2 semantics, deferred detach). */
   forwarded: boolean;
   replayed?: boolean;
+  /** The token bucket the call took from (or would have). */
+  bucket?: string;
+  /** The `attaching` (attach) or `detaching` (detach) window drawn for this call's ENI. */
+  windowMs?: number;
   ms: number;
 }
 
@@ -199,10 +278,18 @@ export interface ActionCounts {
   outcomes: Record<string, number>;
 }
 
+export interface BucketCounts {
+  total: number;
+  ok: number;
+  throttled: number;
+}
+
 export interface CallsReport {
   total: number;
   forwarded: number;
   byAction: Record<string, ActionCounts>;
+  /** By token bucket: what the buckets were asked for, what they let through and what they refused. */
+  byBucket: Record<string, BucketCounts>;
   recent: CallRecord[];
 }
 
@@ -214,8 +301,10 @@ export function outcomeOf(status: number, body: string): Outcome {
   return code ?? `http-${status}`;
 }
 
+const emptyReport = (): CallsReport => ({ total: 0, forwarded: 0, byAction: {}, byBucket: {}, recent: [] });
+
 class Calls {
-  private report: CallsReport = { total: 0, forwarded: 0, byAction: {}, recent: [] };
+  private report: CallsReport = emptyReport();
   add(rec: CallRecord): void {
     const r = this.report;
     const a = (r.byAction[rec.action] ??= { total: 0, forwarded: 0, outcomes: {} });
@@ -226,6 +315,12 @@ class Calls {
       a.forwarded++;
     }
     a.outcomes[rec.outcome] = (a.outcomes[rec.outcome] ?? 0) + 1;
+    if (rec.bucket) {
+      const b = (r.byBucket[rec.bucket] ??= { total: 0, ok: 0, throttled: 0 });
+      b.total++;
+      if (rec.outcome === 'throttled') b.throttled++;
+      else if (rec.outcome === 'ok') b.ok++;
+    }
     r.recent.push(rec);
     if (r.recent.length > RECENT_MAX) r.recent.shift();
   }
@@ -233,7 +328,7 @@ class Calls {
     return structuredClone(this.report);
   }
   reset(): void {
-    this.report = { total: 0, forwarded: 0, byAction: {}, recent: [] };
+    this.report = emptyReport();
   }
 }
 
@@ -288,7 +383,20 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   let faults: Faults = { ...DEFAULT_FAULTS };
   let semantics: Semantics = { ...DEFAULT_SEMANTICS };
   let rand = seededRandom(faults.seed);
+  let windowRand = seededRandom(semantics.seed);
+  let buckets: Buckets = { ...DEFAULT_BUCKETS };
+  // The buckets' clock: wall time plus what a test advanced it by (`POST /_proxy/clock/advance`), so a test can
+  // watch a bucket refill without sleeping.
+  let clockOffsetMs = 0;
+  const now = () => Date.now() + clockOffsetMs;
+  let bucketState = new Map<string, TokenBucket>();
   const calls = new Calls();
+  // What does not change for the life of a resource, learnt once from moto: instance → type and AZ, instance
+  // type → interface limit, subnet → VPC.
+  const instanceInfo = new Map<string, Promise<{ type?: string; az?: string } | undefined>>();
+  const typeLimit = new Map<string, Promise<number | undefined>>();
+  const subnetVpc = new Map<string, Promise<string | undefined>>();
+  const groupVpc = new Map<string, Promise<string | undefined>>();
   // ClientToken → the first call's answer (a promise, so a retry that arrives mid-flight waits for it).
   let tokens = new Map<string, { request: string; answer: Promise<Answer> }>();
   const attachingUntil = new Map<string, number>(); // ENI id → epoch ms
@@ -318,20 +426,88 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     });
   }
 
-  /** An internal DescribeNetworkInterfaces against moto. It reuses the caller's Authorization header: moto routes
-   * to EC2 (and picks the region) from its credential scope. Not counted as a call. */
-  async function describeEnis(headers: http.IncomingHttpHeaders, filter: string, value: string): Promise<EniSummary[] | undefined> {
-    const body = new URLSearchParams({ Action: 'DescribeNetworkInterfaces', Version: '2016-11-15', 'Filter.1.Name': filter, 'Filter.1.Value.1': value });
+  /** An internal call against moto. It reuses the caller's Authorization header: moto routes to EC2 (and picks
+   * the region) from its credential scope. Not counted as a call, takes no token. */
+  async function internal(headers: http.IncomingHttpHeaders, params: Record<string, string>): Promise<Answer | undefined> {
+    const body = new URLSearchParams({ Version: '2016-11-15', ...params });
     const h = { authorization: headers.authorization, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
-    const a = await forward('POST', '/', h, Buffer.from(body.toString())).catch(() => undefined);
+    return forward('POST', '/', h, Buffer.from(body.toString())).catch(() => undefined);
+  }
+
+  async function describeEnis(headers: http.IncomingHttpHeaders, filter: string, value: string): Promise<EniSummary[] | undefined> {
+    const a = await internal(headers, { Action: 'DescribeNetworkInterfaces', 'Filter.1.Name': filter, 'Filter.1.Value.1': value });
     return a?.status === 200 ? parseNetworkInterfaces(a.body.toString()) : undefined;
+  }
+
+  /** Memoises a lookup; a failed one (undefined) is asked again next time. */
+  function once<T>(cache: Map<string, Promise<T | undefined>>, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    let p = cache.get(key);
+    if (!p) {
+      p = load();
+      cache.set(key, p);
+      void p.then((v) => v === undefined && cache.get(key) === p && cache.delete(key));
+    }
+    return p;
+  }
+
+  const instanceOf = (headers: http.IncomingHttpHeaders, id: string) =>
+    once(instanceInfo, id, async () => {
+      const a = await internal(headers, { Action: 'DescribeInstances', 'InstanceId.1': id });
+      return a?.status === 200 ? parseInstance(a.body.toString()) : undefined;
+    });
+
+  const interfaceLimitOf = (headers: http.IncomingHttpHeaders, type: string) =>
+    once(typeLimit, type, async () => {
+      const a = await internal(headers, { Action: 'DescribeInstanceTypes', 'InstanceType.1': type });
+      const n = a?.status === 200 ? tagValue(a.body.toString(), 'maximumNetworkInterfaces') : undefined;
+      return n === undefined ? undefined : Number(n);
+    });
+
+  const vpcOfSubnet = (headers: http.IncomingHttpHeaders, id: string) =>
+    once(subnetVpc, id, async () => {
+      const a = await internal(headers, { Action: 'DescribeSubnets', 'SubnetId.1': id });
+      return a?.status === 200 ? tagValue(a.body.toString(), 'vpcId') : undefined;
+    });
+
+  /** A group's VPC; undefined when EC2 does not know the group. */
+  const vpcOfGroup = (headers: http.IncomingHttpHeaders, id: string) =>
+    once(groupVpc, id, async () => {
+      const a = await internal(headers, { Action: 'DescribeSecurityGroups', 'GroupId.1': id });
+      return a?.status === 200 ? (parseSecurityGroups(a.body.toString())[0]?.vpcId ?? '') : undefined;
+    });
+
+  /**
+   * EC2's refusal of a create (or a security-group change) whose groups are unknown or outside the VPC of the
+   * ENI's subnet, if any.
+   */
+  async function securityGroupRefusal(params: Map<string, string>, headers: http.IncomingHttpHeaders): Promise<Answer | undefined> {
+    const groups = [...params].filter(([k]) => /^SecurityGroupId\.\d+$/.test(k)).map(([, v]) => v);
+    if (groups.length === 0) return undefined;
+    const eniId = params.get('NetworkInterfaceId');
+    const eni = eniId ? (await describeEnis(headers, 'network-interface-id', eniId))?.[0] : undefined;
+    const subnet = params.get('SubnetId') ?? eni?.subnetId;
+    if (!subnet) return undefined;
+    const vpc = eni?.vpcId ?? (await vpcOfSubnet(headers, subnet));
+    if (!vpc) return undefined; // unknown subnet or ENI: moto answers its NotFound
+    for (const g of groups) {
+      const gv = await vpcOfGroup(headers, g);
+      // moto would create an unknown group on the fly; EC2 refuses it.
+      if (gv === undefined) return errorAnswer(400, 'InvalidGroup.NotFound', `The security group '${g}' does not exist`);
+      // CreateNetworkInterface: the groups must belong to the subnet's VPC ("... belong to different networks").
+      if (gv !== vpc) return errorAnswer(400, 'InvalidParameter', `Security group ${g} and subnet ${subnet} belong to different networks.`);
+    }
+    return undefined;
   }
 
   function okXml(action: string): Answer {
     return xmlAnswer(200, `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_NS}"><requestId>${requestId()}</requestId><return>true</return></${action}Response>`);
   }
 
-  async function createNetworkInterface(params: Map<string, string>, fwd: () => Promise<Answer>): Promise<Answer & { replayed?: boolean }> {
+  async function createNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer & { replayed?: boolean }> {
+    if (semantics.securityGroupVpc) {
+      const refused = await securityGroupRefusal(params, headers);
+      if (refused) return refused;
+    }
     const token = params.get('ClientToken');
     if (!semantics.clientToken || !token) return fwd();
     const rest = [...params].filter(([k]) => k !== 'ClientToken').sort(([a], [b]) => a.localeCompare(b));
@@ -353,27 +529,53 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     return a;
   }
 
-  async function attachNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer> {
+  /** EC2's refusal of this attach, if any: the rules moto does not enforce, each behind its semantics switch. */
+  async function attachRefusal(eni: string, instance: string, index: number, headers: http.IncomingHttpHeaders): Promise<Answer | undefined> {
+    const s = semantics;
+    if (!s.deviceIndexConflicts && !s.availabilityZone && !s.interfaceLimit) return undefined;
+    const [onInstance, selfList, info] = await Promise.all([
+      describeEnis(headers, 'attachment.instance-id', instance),
+      describeEnis(headers, 'network-interface-id', eni),
+      s.availabilityZone || s.interfaceLimit ? instanceOf(headers, instance) : undefined,
+    ]);
+    const self = selfList?.[0];
+    if (s.deviceIndexConflicts && self?.attachment) return errorAnswer(400, 'InvalidNetworkInterface.InUse', `Interface: [${eni}] in use.`);
+    // AttachNetworkInterface (EC2 API Reference): "You can attach a network interface to an instance in the same
+    // Availability Zone" only; EC2 refuses another AZ's with InvalidParameterCombination.
+    if (s.availabilityZone && self?.availabilityZone && info?.az && self.availabilityZone !== info.az) {
+      return errorAnswer(400, 'InvalidParameterCombination', `You may not attach a network interface to an instance if they are not in the same availability zone`);
+    }
+    // The instance type's MaximumNetworkInterfaces (DescribeInstanceTypes, the data moto ships) counts every
+    // attached interface, the primary included; device indexes run from 0 to that number less one (EC2 User
+    // Guide, "Maximum IP addresses per network interface"; error code AttachmentLimitExceeded).
+    if (s.interfaceLimit && info?.type) {
+      const limit = await interfaceLimitOf(headers, info.type);
+      const attached = onInstance?.length ?? 0;
+      if (limit !== undefined && attached >= limit) return errorAnswer(400, 'AttachmentLimitExceeded', `Interface count ${attached + 1} exceeds the limit for ${info.type}`);
+      if (limit !== undefined && index >= limit) return errorAnswer(400, 'AttachmentLimitExceeded', `Device index ${index} exceeds the limit for ${info.type} (${limit} network interfaces)`);
+    }
+    if (s.deviceIndexConflicts && onInstance?.some((e) => e.attachment?.deviceIndex === index)) {
+      return errorAnswer(400, 'InvalidParameterValue', `Instance '${instance}' already has an interface attached at device index '${index}'.`);
+    }
+    return undefined;
+  }
+
+  async function attachNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer & { windowMs?: number }> {
     const eni = params.get('NetworkInterfaceId') ?? '';
     const instance = params.get('InstanceId') ?? '';
     const index = Number(params.get('DeviceIndex'));
     // Serialised per instance, so two concurrent attaches to one instance cannot both pass the conflict check
     // before either reaches moto; attaches to different instances run in parallel, as in EC2.
-    const run = async (): Promise<Answer> => {
-      if (semantics.deviceIndexConflicts) {
-        const [onInstance, self] = await Promise.all([describeEnis(headers, 'attachment.instance-id', instance), describeEnis(headers, 'network-interface-id', eni)]);
-        if (self?.[0]?.attachment) return errorAnswer(400, 'InvalidNetworkInterface.InUse', `Interface: [${eni}] in use.`);
-        if (onInstance?.some((e) => e.attachment?.deviceIndex === index)) {
-          return errorAnswer(400, 'InvalidParameterValue', `Instance '${instance}' already has an interface attached at device index '${index}'.`);
-        }
-      }
+    const run = async (): Promise<Answer & { windowMs?: number }> => {
+      const refused = await attachRefusal(eni, instance, index, headers);
+      if (refused) return refused;
       const a = await fwd();
-      if (a.status === 200) {
-        const attachmentId = tagValue(a.body.toString(), 'attachmentId');
-        if (attachmentId) attachmentEni.set(attachmentId, eni);
-        if (semantics.attachingMs > 0) attachingUntil.set(eni, Date.now() + semantics.attachingMs);
-      }
-      return a;
+      if (a.status !== 200) return a;
+      const attachmentId = tagValue(a.body.toString(), 'attachmentId');
+      if (attachmentId) attachmentEni.set(attachmentId, eni);
+      const windowMs = drawWindow(semantics.attachingMs, windowRand);
+      if (windowMs > 0) attachingUntil.set(eni, Date.now() + windowMs);
+      return { ...a, windowMs };
     };
     const result = (attachQueues.get(instance) ?? Promise.resolve()).then(run, run);
     const tail = result.catch(() => undefined);
@@ -384,9 +586,10 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     return result;
   }
 
-  async function detachNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer & { deferred?: boolean }> {
+  async function detachNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer & { deferred?: boolean; windowMs?: number }> {
     const attachmentId = params.get('AttachmentId') ?? '';
-    if (semantics.detachingMs === 0) return fwd();
+    const windowMs = drawWindow(semantics.detachingMs, windowRand);
+    if (windowMs === 0) return fwd();
     let eni = attachmentEni.get(attachmentId);
     if (!eni) eni = (await describeEnis(headers, 'attachment.attachment-id', attachmentId))?.[0]?.id;
     if (!eni) return fwd(); // unknown attachment: moto answers InvalidAttachmentID.NotFound
@@ -403,10 +606,10 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
         if (detaching.get(id) === entry) detaching.delete(id);
         attachmentEni.delete(attachmentId);
       })());
-    const entry = { timer: setTimeout(() => void run(), semantics.detachingMs), run };
+    const entry = { timer: setTimeout(() => void run(), windowMs), run };
     detaching.set(id, entry);
     attachingUntil.delete(id);
-    return { ...okXml('DetachNetworkInterface'), deferred: true };
+    return { ...okXml('DetachNetworkInterface'), deferred: true, windowMs };
   }
 
   async function deleteNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer> {
@@ -447,21 +650,52 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     };
     if (!action) return { answer: await fwd() }; // not an EC2 query call (e.g. /moto-api): passed through, not counted
 
-    const fault = decideFault(faults, action, rand);
+    // The bucket first: a request EC2 throttles does nothing, whatever else it asked.
+    const bucket = bucketFor(action, params, buckets.overrides);
+    const admitted = !buckets.enabled || takeToken(bucket.key, bucket.spec);
+    const fault = admitted ? decideFault(faults, action, rand) : 'throttle';
     if (faults.latencyMs > 0 && (!faults.actions || faults.actions.includes(action))) await sleep(faults.latencyMs);
-    let answer: Answer & { replayed?: boolean };
+    let answer: Answer & { replayed?: boolean; windowMs?: number };
     if (fault === 'throttle') answer = errorAnswer(503, 'RequestLimitExceeded', 'Request limit exceeded.');
     else if (fault === 'serverError') answer = errorAnswer(500, 'InternalError', 'An internal error has occurred.');
-    else if (action === 'CreateNetworkInterface') answer = await createNetworkInterface(params, fwd);
+    else if (action === 'CreateNetworkInterface') answer = await createNetworkInterface(params, req.headers, fwd);
     else if (action === 'AttachNetworkInterface') answer = await attachNetworkInterface(params, req.headers, fwd);
     else if (action === 'DetachNetworkInterface') answer = await detachNetworkInterface(params, req.headers, fwd);
     else if (action === 'DeleteNetworkInterface') answer = await deleteNetworkInterface(params, req.headers, fwd);
     else if (action === 'DescribeNetworkInterfaces') answer = await describeNetworkInterfaces(fwd);
+    else if (action === 'ModifyNetworkInterfaceAttribute' && semantics.securityGroupVpc) answer = (await securityGroupRefusal(params, req.headers)) ?? (await fwd());
     else answer = await fwd();
     // A deferred detach is forwarded later by a timer; this call itself was answered by the proxy.
-    const { replayed, deferred, ...plain } = answer as Answer & { replayed?: boolean; deferred?: boolean };
-    const rec = { action, params: keyParams(params), status: plain.status, outcome: outcomeOf(plain.status, plain.body.toString()), forwarded: forwarded && !deferred, ...(replayed ? { replayed } : {}) };
+    const { replayed, deferred, windowMs, ...plain } = answer as Answer & { replayed?: boolean; deferred?: boolean; windowMs?: number };
+    const rec = {
+      action,
+      params: keyParams(params),
+      status: plain.status,
+      outcome: outcomeOf(plain.status, plain.body.toString()),
+      forwarded: forwarded && !deferred,
+      bucket: bucket.key,
+      ...(replayed ? { replayed } : {}),
+      ...(windowMs !== undefined && plain.status === 200 ? { windowMs } : {}),
+    };
     return { answer: plain, rec };
+  }
+
+  function takeToken(key: string, spec: BucketSpec): boolean {
+    let b = bucketState.get(key);
+    if (!b || b.spec.capacity !== spec.capacity || b.spec.refillPerSecond !== spec.refillPerSecond) {
+      b = new TokenBucket(spec, now());
+      bucketState.set(key, b);
+    }
+    return b.take(now());
+  }
+
+  function bucketsView() {
+    const t = now();
+    return {
+      ...buckets,
+      nowMs: t,
+      buckets: Object.fromEntries([...bucketState].map(([k, b]) => [k, { ...b.spec, tokens: Math.round(b.tokens(t) * 1000) / 1000 }])),
+    };
   }
 
   function json(res: http.ServerResponse, status: number, value: unknown): void {
@@ -520,7 +754,24 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       case 'GET /semantics':
         return json(res, 200, semantics);
       case 'PUT /semantics':
-        return put(SemanticsSchema, semantics, (v) => (semantics = v));
+        return put(SemanticsSchema, semantics, (v) => {
+          semantics = v;
+          windowRand = seededRandom(v.seed);
+        });
+      case 'GET /buckets':
+        return json(res, 200, bucketsView());
+      case 'PUT /buckets':
+        // Every PUT starts the buckets full, so a test that sets limits starts from a known state.
+        return put(BucketsSchema, buckets, (v) => {
+          buckets = v;
+          bucketState = new Map();
+        });
+      case 'POST /clock/advance': {
+        const ms = (JSON.parse(body.toString() || '{}') as { ms?: unknown }).ms;
+        if (typeof ms !== 'number' || !(ms >= 0) || ms > 86_400_000) return json(res, 400, { error: 'clock/advance needs { ms: number from 0 to 86400000 }' });
+        clockOffsetMs += ms;
+        return json(res, 200, bucketsView());
+      }
       case 'POST /reset':
         await flushDetaches();
         hold = undefined;
@@ -528,6 +779,10 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
         faults = { ...DEFAULT_FAULTS };
         rand = seededRandom(faults.seed);
         semantics = { ...DEFAULT_SEMANTICS };
+        windowRand = seededRandom(semantics.seed);
+        buckets = { ...DEFAULT_BUCKETS };
+        bucketState = new Map();
+        clockOffsetMs = 0;
         calls.reset();
         tokens = new Map();
         attachingUntil.clear();

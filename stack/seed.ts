@@ -1,10 +1,13 @@
-// Seeds the EC2 emulator, through the real SDK, with what a cluster's account has: a VPC, subnets in two
-// availability zones with Name tags, named security groups, and instances that stand for nodes.
+// Seeds the EC2 emulator, through the real SDK, with what a cluster's account has: the cluster's VPC with subnets
+// in two availability zones (two Multus subnets in each) with Name tags, named security groups, instances in both
+// AZs that stand for nodes, and a second VPC with a subnet, whose `default` security group shares its name with
+// the cluster VPC's (as in any account with more than one VPC).
 import {
   EC2Client,
   CreateVpcCommand,
   CreateSubnetCommand,
   CreateSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
   DescribeImagesCommand,
   RunInstancesCommand,
   type _InstanceType,
@@ -25,17 +28,23 @@ export interface SeededInstance {
 export interface Seed {
   region: string;
   vpcId: string;
+  /** Another VPC of the account, with one subnet: what a name lookup must not wander into. */
+  otherVpc: { vpcId: string; subnetId: string; defaultSecurityGroupId: string };
   subnets: SeededSubnet[];
   securityGroups: { id: string; name: string }[];
   instances: SeededInstance[];
   imageId: string;
 }
 
+// Two Multus subnets per AZ (the seeds' multi-subnet NodeENI names the two of us-east-1a: an ENI attaches only
+// to an instance of its own AZ, so a single-AZ NodeENI lists subnets of one AZ).
 const SUBNETS = [
   { name: 'multus-test-subnet-1', az: 'us-east-1a', cidr: '10.10.1.0/24' },
-  { name: 'multus-test-subnet-2', az: 'us-east-1b', cidr: '10.10.2.0/24' },
+  { name: 'multus-test-subnet-2', az: 'us-east-1a', cidr: '10.10.2.0/24' },
   { name: 'control-plane-subnet', az: 'us-east-1a', cidr: '10.10.3.0/24' },
   { name: 'user-plane-subnet', az: 'us-east-1b', cidr: '10.10.4.0/24' },
+  { name: 'multus-test-subnet-3', az: 'us-east-1b', cidr: '10.10.5.0/24' },
+  { name: 'multus-test-subnet-4', az: 'us-east-1b', cidr: '10.10.6.0/24' },
 ];
 const SECURITY_GROUPS = ['multus-test-sg', 'control-plane-sg', 'user-plane-sg'];
 
@@ -85,10 +94,19 @@ export async function seedEc2(endpoint: string, instanceCount = 4): Promise<Seed
     );
     securityGroups.push({ id: r.GroupId!, name });
   }
+  const other = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'multi-eni-other-vpc' }] }] }));
+  const otherVpcId = other.Vpc!.VpcId!;
+  const otherSubnet = await ec2.send(
+    new CreateSubnetCommand({ VpcId: otherVpcId, CidrBlock: '10.20.1.0/24', AvailabilityZone: 'us-east-1a', TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'Name', Value: 'other-vpc-subnet' }] }] }),
+  );
+  // Every VPC has a group named `default`; this one and the cluster VPC's share the name.
+  const otherDefault = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [otherVpcId] }, { Name: 'group-name', Values: ['default'] }] }));
+  const otherVpc = { vpcId: otherVpcId, subnetId: otherSubnet.Subnet!.SubnetId!, defaultSecurityGroupId: otherDefault.SecurityGroups?.[0]?.GroupId ?? '' };
+  if (!otherVpc.defaultSecurityGroupId) throw new Error('EC2 emulator: the second VPC has no default security group');
   const images = await ec2.send(new DescribeImagesCommand({}));
   const imageId = images.Images?.[0]?.ImageId;
   if (!imageId) throw new Error('EC2 emulator: no image to start instances from');
-  const seed: Seed = { region: SEED_REGION, vpcId, subnets, securityGroups, instances: [], imageId };
+  const seed: Seed = { region: SEED_REGION, vpcId, otherVpc, subnets, securityGroups, instances: [], imageId };
   const half = Math.ceil(instanceCount / 2);
   seed.instances.push(...(await runInstances(ec2, seed, half, 'us-east-1a')));
   seed.instances.push(...(await runInstances(ec2, seed, instanceCount - half, 'us-east-1b')));

@@ -10,10 +10,12 @@ import {
   DeleteNetworkInterfaceCommand,
   DescribeNetworkInterfacesCommand,
   DetachNetworkInterfaceCommand,
+  DescribeSubnetsCommand,
   EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
   type NetworkInterface,
 } from '@aws-sdk/client-ec2';
-import { startEc2Proxy, DEFAULT_FAULTS, DEFAULT_SEMANTICS, type CallsReport, type Ec2Proxy } from '../stack/ec2-proxy.js';
+import { startEc2Proxy, DEFAULT_BUCKETS, DEFAULT_FAULTS, DEFAULT_SEMANTICS, type CallsReport, type Ec2Proxy } from '../stack/ec2-proxy.js';
 import { TOOLS_BIN, motoServerCommand } from '../stack/paths.js';
 import { httpOk, startDetached, stopPid, waitReady, type Started } from '../stack/processes.js';
 import { emulatorClient, runInstances, seedEc2, type Seed } from '../stack/seed.js';
@@ -45,10 +47,11 @@ const calls = () => control<CallsReport>('GET', '/calls');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const subnetA = () => seed.subnets.find((s) => s.az === 'us-east-1a')!.id;
-async function newInstance(): Promise<string> {
-  return (await runInstances(direct, seed, 1, 'us-east-1a'))[0]!.id;
+const subnetB = () => seed.subnets.find((s) => s.az === 'us-east-1b')!.id;
+async function newInstance(type: 'm5.4xlarge' | 'm5.large' = 'm5.4xlarge'): Promise<string> {
+  return (await runInstances(direct, seed, 1, 'us-east-1a', type))[0]!.id;
 }
-async function createEni(client = ec2, extra: { ClientToken?: string; Description?: string } = {}): Promise<string> {
+async function createEni(client = ec2, extra: { ClientToken?: string; Description?: string; SubnetId?: string; Groups?: string[] } = {}): Promise<string> {
   const r = await client.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetA(), Groups: [seed.securityGroups[0]!.id], ...extra }));
   return r.NetworkInterface!.NetworkInterfaceId!;
 }
@@ -104,10 +107,12 @@ describe('control API', () => {
     await control('PUT', '/faults', { throttleRate: 0.5, latencyMs: 5, actions: ['CreateNetworkInterface'] });
     await control('PUT', '/semantics', { attachingMs: 10, clientToken: false });
     await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [] }));
+    await control('PUT', '/buckets', { overrides: { DescribeSubnets: { capacity: 1, refillPerSecond: 1 } } });
     await control('POST', '/reset');
     expect(await control('GET', '/faults')).toEqual(DEFAULT_FAULTS);
+    expect(await control('GET', '/buckets')).toMatchObject({ ...DEFAULT_BUCKETS, buckets: {} });
     expect(await control('GET', '/semantics')).toEqual(DEFAULT_SEMANTICS);
-    expect(await calls()).toEqual({ total: 0, forwarded: 0, byAction: {}, recent: [] });
+    expect(await calls()).toEqual({ total: 0, forwarded: 0, byAction: {}, byBucket: {}, recent: [] });
   });
 
   it('refuses a config it does not understand', async () => {
@@ -323,5 +328,138 @@ describe('calls', () => {
     expect(c.recent.every((r) => !Number.isNaN(Date.parse(r.at)))).toBe(true);
     await control('POST', '/calls/reset');
     expect((await calls()).total).toBe(0);
+  });
+});
+
+type BucketsView = { enabled: boolean; nowMs: number; buckets: Record<string, { capacity: number; refillPerSecond: number; tokens: number }> };
+const describeSubnets = () =>
+  ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetA()] })).then(
+    () => 'ok',
+    (e: Error & { $metadata?: { httpStatusCode?: number } }) => `${e.name}/${e.$metadata?.httpStatusCode}`,
+  );
+
+describe('token buckets (on by default)', () => {
+  it('each action takes from its own bucket with the documented size and refill rate', async () => {
+    const instance = await newInstance();
+    const eni = await createEni();
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: 1 }));
+    await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instance] }] }));
+    await describeEni(eni); // by ID only: neither a filter nor pagination, so the smaller bucket
+    const v = await control<BucketsView>('GET', '/buckets');
+    expect(v.enabled).toBe(true);
+    const spec = (k: string) => ({ capacity: v.buckets[k]?.capacity, refillPerSecond: v.buckets[k]?.refillPerSecond });
+    expect(spec('CreateNetworkInterface')).toEqual({ capacity: 100, refillPerSecond: 5 });
+    expect(spec('AttachNetworkInterface')).toEqual({ capacity: 50, refillPerSecond: 5 });
+    expect(spec('DescribeNetworkInterfaces')).toEqual({ capacity: 100, refillPerSecond: 20 });
+    expect(spec('DescribeNetworkInterfaces (unfiltered)')).toEqual({ capacity: 50, refillPerSecond: 10 });
+    expect(v.buckets.AttachNetworkInterface!.tokens).toBeGreaterThanOrEqual(49);
+    expect(v.buckets.AttachNetworkInterface!.tokens).toBeLessThan(50);
+    expect((await calls()).byBucket).toEqual({
+      CreateNetworkInterface: { total: 1, ok: 1, throttled: 0 },
+      AttachNetworkInterface: { total: 1, ok: 1, throttled: 0 },
+      DescribeNetworkInterfaces: { total: 1, ok: 1, throttled: 0 },
+      'DescribeNetworkInterfaces (unfiltered)': { total: 1, ok: 1, throttled: 0 },
+    });
+  });
+
+  it('a drained bucket answers RequestLimitExceeded (HTTP 503) until the proxy clock refills it; other actions go on', async () => {
+    await control('PUT', '/buckets', { overrides: { DescribeSubnets: { capacity: 3, refillPerSecond: 2 } } });
+    const burst = [];
+    for (let i = 0; i < 4; i++) burst.push(await describeSubnets());
+    expect(burst).toEqual(['ok', 'ok', 'ok', 'RequestLimitExceeded/503']);
+    expect(await createEni()).toMatch(/^eni-/); // its own bucket is full
+    // Refill is read on the proxy's clock: advancing it by 0.5 s at 2 tokens/s gives exactly one token.
+    const drained = await control<BucketsView>('GET', '/buckets');
+    expect(drained.buckets.DescribeSubnets!.tokens).toBeLessThan(1);
+    const after = await control<BucketsView>('POST', '/clock/advance', { ms: 500 });
+    const gained = after.buckets.DescribeSubnets!.tokens - drained.buckets.DescribeSubnets!.tokens;
+    expect(gained).toBeGreaterThanOrEqual(1); // 0.5 s x 2/s, plus the wall time between the two reads
+    expect(gained).toBeLessThan(1 + ((after.nowMs - drained.nowMs - 500) / 1000) * 2 + 0.01);
+    expect([await describeSubnets(), await describeSubnets()]).toEqual(['ok', 'RequestLimitExceeded/503']);
+    // A long pause refills up to the capacity, never past it.
+    await control('POST', '/clock/advance', { ms: 60_000 });
+    expect((await control<BucketsView>('GET', '/buckets')).buckets.DescribeSubnets!.tokens).toBe(3);
+    const c = await calls();
+    expect(c.byBucket.DescribeSubnets).toEqual({ total: 6, ok: 4, throttled: 2 });
+    expect(c.byAction.DescribeSubnets).toEqual({ total: 6, forwarded: 4, outcomes: { ok: 4, throttled: 2 } });
+  });
+
+  it('turned off by name, nothing is throttled', async () => {
+    await control('PUT', '/buckets', { enabled: false, overrides: { DescribeSubnets: { capacity: 1, refillPerSecond: 0.001 } } });
+    const out = [];
+    for (let i = 0; i < 5; i++) out.push(await describeSubnets());
+    expect(out).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+  });
+});
+
+describe('EC2 rules moto does not enforce', () => {
+  it('availability zone: an ENI attaches only to an instance of its own AZ', async () => {
+    const instance = await newInstance(); // us-east-1a
+    const eniB = await createEni(ec2, { SubnetId: subnetB() });
+    const err = await failure(ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniB, InstanceId: instance, DeviceIndex: 1 })));
+    expect(err.name).toBe('InvalidParameterCombination');
+    expect(err.message).toBe('You may not attach a network interface to an instance if they are not in the same availability zone');
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    expect((await describeEni(eniB, direct)).Status).toBe('available'); // moto was not asked
+    await control('PUT', '/semantics', { availabilityZone: false, attachingMs: 0 });
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniB, InstanceId: instance, DeviceIndex: 1 }));
+    expect((await describeEni(eniB, direct)).Attachment?.InstanceId).toBe(instance);
+  });
+
+  it("interfaces per instance: the instance type's MaximumNetworkInterfaces, primary included, and device indexes below it", async () => {
+    await control('PUT', '/semantics', { attachingMs: 0 });
+    const small = await newInstance('m5.large'); // 3 network interfaces (DescribeInstanceTypes)
+    const overIndex = await failure(ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: await createEni(), InstanceId: small, DeviceIndex: 3 })));
+    expect(overIndex.name).toBe('AttachmentLimitExceeded');
+    expect(overIndex.message).toBe('Device index 3 exceeds the limit for m5.large (3 network interfaces)');
+    for (const DeviceIndex of [1, 2]) await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: await createEni(), InstanceId: small, DeviceIndex }));
+    const fourth = await createEni();
+    const over = await failure(ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: fourth, InstanceId: small, DeviceIndex: 2 })));
+    expect(over.name).toBe('AttachmentLimitExceeded');
+    expect(over.message).toBe('Interface count 4 exceeds the limit for m5.large');
+    expect((await describeEni(fourth, direct)).Status).toBe('available');
+    const onSmall = await direct.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [small] }] }));
+    expect(onSmall.NetworkInterfaces!.map((n) => n.Attachment?.DeviceIndex).sort()).toEqual([0, 1, 2]);
+    // The default node type takes 8: index 7 is the last.
+    const big = await newInstance();
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: await createEni(), InstanceId: big, DeviceIndex: 7 }));
+  });
+
+  it("VPC: an ENI's security groups must exist and be in its subnet's VPC (create and modify)", async () => {
+    const before = await enisInSubnet();
+    const otherDefault = seed.otherVpc.defaultSecurityGroupId;
+    const cross = await failure(createEni(ec2, { Groups: [seed.securityGroups[0]!.id, otherDefault] }));
+    expect(cross.name).toBe('InvalidParameter');
+    expect(cross.message).toBe(`Security group ${otherDefault} and subnet ${subnetA()} belong to different networks.`);
+    const unknown = await failure(createEni(ec2, { Groups: ['sg-0123456789abcdef0'] }));
+    expect(unknown.name).toBe('InvalidGroup.NotFound');
+    expect(unknown.message).toBe("The security group 'sg-0123456789abcdef0' does not exist");
+    expect(await enisInSubnet()).toEqual(before); // neither reached moto (which would have made both)
+
+    const eni = await createEni();
+    const modify = await failure(ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni, Groups: [otherDefault] })));
+    expect(modify.name).toBe('InvalidParameter');
+    expect((await describeEni(eni, direct)).Groups?.map((g) => g.GroupId)).toEqual([seed.securityGroups[0]!.id]);
+    // In the other VPC's own subnet its group is fine.
+    await createEni(ec2, { SubnetId: seed.otherVpc.subnetId, Groups: [otherDefault] });
+  });
+
+  it('attaching and detaching windows are drawn from the configured range, the same for the same seed', async () => {
+    const draws = async () => {
+      await control('PUT', '/semantics', { attachingMs: [100, 900], detachingMs: [50, 60], seed: 7 });
+      const instance = await newInstance();
+      for (const DeviceIndex of [1, 2, 3]) await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: await createEni(), InstanceId: instance, DeviceIndex }));
+      return (await calls()).recent.filter((r) => r.action === 'AttachNetworkInterface').map((r) => r.windowMs);
+    };
+    const first = await draws();
+    await control('POST', '/reset');
+    expect(await draws()).toEqual(first);
+    for (const w of first) {
+      expect(w).toBeGreaterThanOrEqual(100);
+      expect(w).toBeLessThanOrEqual(900);
+    }
+    expect(new Set(first).size).toBeGreaterThan(1);
+    const bad = await fetch(`${proxy.url}/_proxy/semantics`, { method: 'PUT', body: JSON.stringify({ attachingMs: [900, 100] }) });
+    expect(bad.status).toBe(400);
   });
 });
