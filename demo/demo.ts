@@ -128,7 +128,8 @@ export class Demo {
       const name = `demo-${this.runId}-node-${i}`;
       const sim = await SimulatedNode.start({ name, instanceId: instance.id, ec2: this.ec2, temporal: s.temporal, connection: this.connection });
       this.nodes.push({ name, instance, sim });
-      const labels = { ng: this.args.nodeGroup, ...selectorLabel(this.args.selector) };
+      // The zone label a kubelet on EC2 sets: with it a NodeENI can select the nodes its subnets' AZ can serve.
+      const labels = { ng: this.args.nodeGroup, 'topology.kubernetes.io/zone': instance.az, ...selectorLabel(this.args.selector) };
       await this.core.createNode({ body: { metadata: { name, labels }, spec: { providerID: `aws:///${instance.az}/${instance.id}` } } });
       this.nodeObjects.push(name);
       this.say(

@@ -4,6 +4,7 @@ import {
   FaultsSchema,
   SemanticsSchema,
   decideFault,
+  drawWindow,
   ec2ErrorXml,
   errorCodeOf,
   keyParams,
@@ -11,7 +12,9 @@ import {
   mergeConfig,
   outcomeOf,
   parseForm,
+  parseInstance,
   parseNetworkInterfaces,
+  parseSecurityGroups,
   rewriteAttachmentStatus,
   seededRandom,
 } from './ec2-proxy.js';
@@ -126,5 +129,44 @@ describe('control config', () => {
     expect(set.ok && set.value.actions).toEqual(['AttachNetworkInterface']);
     const cleared = set.ok ? mergeConfig(FaultsSchema, set.value, { actions: null }) : set;
     expect(cleared).toEqual({ ok: true, value: DEFAULT_FAULTS });
+  });
+});
+
+describe('moto answers the strict rules read', () => {
+  it("an instance's type and AZ, from its placement", () => {
+    const xml =
+      '<DescribeInstancesResponse><reservationSet><item><instancesSet><item><instanceId>i-1</instanceId><instanceType>m5.large</instanceType>' +
+      '<placement><availabilityZone>us-east-1b</availabilityZone><tenancy>default</tenancy></placement></item></instancesSet></item></reservationSet></DescribeInstancesResponse>';
+    expect(parseInstance(xml)).toEqual({ type: 'm5.large', az: 'us-east-1b' });
+    expect(parseInstance('<DescribeInstancesResponse><reservationSet/></DescribeInstancesResponse>')).toBeUndefined();
+  });
+
+  it("each group's own id and VPC, not those its rules name", () => {
+    const rule = '<ipPermissions><item><groups><item><groupId>sg-other</groupId><vpcId>vpc-x</vpcId></item></groups></item></ipPermissions>';
+    const xml = `<DescribeSecurityGroupsResponse><securityGroupInfo><item>${rule}<groupId>sg-1</groupId><vpcId>vpc-1</vpcId></item><item><groupId>sg-2</groupId><ipPermissionsEgress/><vpcId>vpc-2</vpcId></item></securityGroupInfo></DescribeSecurityGroupsResponse>`;
+    expect(parseSecurityGroups(xml)).toEqual([
+      { id: 'sg-1', vpcId: 'vpc-1' },
+      { id: 'sg-2', vpcId: 'vpc-2' },
+    ]);
+  });
+
+  it('reads the ENI\'s AZ, subnet and VPC outside its attachment', () => {
+    const item = '<item><availabilityZone>us-east-1a</availabilityZone><networkInterfaceId>eni-1</networkInterfaceId><status>available</status><subnetId>subnet-1</subnetId><vpcId>vpc-1</vpcId></item>';
+    expect(parseNetworkInterfaces(describeXml(item))).toEqual([{ id: 'eni-1', status: 'available', availabilityZone: 'us-east-1a', subnetId: 'subnet-1', vpcId: 'vpc-1' }]);
+  });
+});
+
+describe('windows', () => {
+  it('a fixed length, or one drawn within [min, max] that repeats for a seed', () => {
+    expect(drawWindow(1500, seededRandom(1))).toBe(1500);
+    const draw = (seed: number) => {
+      const r = seededRandom(seed);
+      return Array.from({ length: 20 }, () => drawWindow([1000, 3000], r));
+    };
+    expect(draw(3)).toEqual(draw(3));
+    expect(Math.min(...draw(3))).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...draw(3))).toBeLessThanOrEqual(3000);
+    expect(new Set(draw(3)).size).toBeGreaterThan(10);
+    expect(drawWindow([5, 5], seededRandom(9))).toBe(5);
   });
 });

@@ -38,9 +38,14 @@ export class TestNetns {
     return run('ip', ['-n', this.name, ...args]);
   }
 
-  /** A veth link named `ifname` with `mac`, down, MTU 1500; its peer gets a generated name and MAC. */
+  /**
+   * A veth link named `ifname` with `mac`, down, MTU 1500; its peer gets a generated name and MAC and is up, so
+   * `ifname` has carrier the moment it is brought up (state UP, as a hot-plugged ENI's link; a veth whose peer is
+   * down shows LOWERLAYERDOWN instead).
+   */
   async addLink(ifname: string, mac: string, peer = `p${randomBytes(3).toString('hex')}`): Promise<void> {
     await this.ip(['link', 'add', ifname, 'address', mac, 'type', 'veth', 'peer', 'name', peer]);
+    await this.ip(['link', 'set', peer, 'up']);
   }
 
   async delLink(ifname: string): Promise<void> {
