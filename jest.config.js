@@ -10,7 +10,7 @@ const common = {
 export default {
   projects: [
     // Pure logic, next to the code it tests: no stack needed.
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,stack}/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,stack,bench}/**/*.test.ts'] },
     // Against the real local stack (Temporal, kube-apiserver + etcd, moto, helm, network namespaces).
     {
       ...common,

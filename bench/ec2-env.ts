@@ -6,9 +6,20 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CreateSubnetCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { BucketSpec } from '../stack/ec2-buckets.js';
 import { emulatorClient, seedEc2, type Seed } from '../stack/seed.js';
 import { REPO_ROOT, motoServerCommand } from '../stack/paths.js';
 import { httpOk, sleep, tail } from '../stack/processes.js';
+import { throttledByAction, throttledTotal, type BucketCounts, type CallRecord } from './ec2-bound.js';
+
+/**
+ * The one availability zone of the bench: its instances and every subnet (the strict proxy refuses to attach an
+ * ENI of another AZ, InvalidParameterCombination).
+ */
+export const BENCH_AZ = 'us-east-1a';
+/** The instances' type, and the ENIs it takes (device indexes 0..7; the strict proxy refuses more). */
+export const BENCH_INSTANCE_TYPE = 'm5.4xlarge';
+export const BENCH_MAX_ENIS = 8;
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -67,7 +78,7 @@ async function waitFor(c: Child, what: string, ok: () => Promise<boolean>, timeo
   }
 }
 
-/** Subnets of the benchmark, all in the instances' AZ (EC2 attaches only ENIs of the instance's AZ). */
+/** Subnets of the benchmark, all in the instances' AZ, BENCH_AZ (EC2 attaches only ENIs of the instance's AZ). */
 export interface BenchSubnets {
   nodes: string;
   eniA1: string;
@@ -107,7 +118,7 @@ export class PrivateEc2 {
       const subnet = async (cidr: string, name: string) =>
         (
           await ec2.send(
-            new CreateSubnetCommand({ VpcId: seed.vpcId, CidrBlock: cidr, AvailabilityZone: 'us-east-1a', TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'Name', Value: name }] }] }),
+            new CreateSubnetCommand({ VpcId: seed.vpcId, CidrBlock: cidr, AvailabilityZone: BENCH_AZ, TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'Name', Value: name }] }] }),
           )
         ).Subnet!.SubnetId!;
       const subnets: BenchSubnets = {
@@ -143,10 +154,41 @@ export class PrivateEc2 {
     return this.control('POST', '/calls/reset');
   }
 
-  /** Calls by action as the proxy counted them (every call the controller made, whatever its outcome). */
+  /** Calls by action (and by token bucket) as the proxy counted them (every call the controller made, whatever its outcome). */
   async calls(): Promise<ProxyCalls> {
-    const c = (await this.control('GET', '/calls')) as { total: number; byAction: Record<string, { total: number; outcomes: Record<string, number> }> };
-    return { total: c.total, byAction: Object.fromEntries(Object.entries(c.byAction).map(([a, v]) => [a, v.total])), notOk: notOk(c.byAction) };
+    return summarizeCalls((await this.control('GET', '/calls')) as RawCalls);
+  }
+
+  /** The counts and the proxy's last 200 call records (oldest first). */
+  async callsWithRecent(): Promise<{ calls: ProxyCalls; recent: CallRecord[] }> {
+    const raw = (await this.control('GET', '/calls')) as RawCalls;
+    return { calls: summarizeCalls(raw), recent: raw.recent ?? [] };
+  }
+
+  /** The emulator's EC2 semantics (windows, rules), or undefined if this proxy does not answer. */
+  semantics(): Promise<Record<string, unknown> | undefined> {
+    return this.control('GET', '/semantics').then((v) => v as Record<string, unknown>, () => undefined);
+  }
+
+  /** The token buckets' settings and levels, or undefined from a proxy without buckets. */
+  buckets(): Promise<BucketsView | undefined> {
+    return this.control('GET', '/buckets').then((v) => v as BucketsView, () => undefined);
+  }
+
+  /**
+   * Waits until every bucket the proxy has is full again (the bucket bound assumes a phase starts with full
+   * buckets, as an account's do after a quiet while). Returns the seconds waited.
+   */
+  async waitBucketsFull(timeoutMs = 60000): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+      const b = await this.buckets();
+      if (!b?.enabled || !b.buckets) return 0;
+      const low = Object.values(b.buckets).filter((x) => x.tokens < x.capacity - 0.5);
+      if (low.length === 0 || Date.now() - t0 > timeoutMs) return (Date.now() - t0) / 1000;
+      const waitMs = Math.max(...low.map((x) => ((x.capacity - x.tokens) / x.refillPerSecond) * 1000));
+      await sleep(Math.min(Math.max(waitMs, 200), 5000));
+    }
   }
 
   faults(f: { latencyMs?: number; throttleRate?: number; serverErrorRate?: number }): Promise<unknown> {
@@ -165,6 +207,39 @@ export interface ProxyCalls {
   byAction: Record<string, number>;
   /** Calls answered with something other than success, by `action:outcome`. */
   notOk: Record<string, number>;
+  /** By token bucket key: calls, ok, throttled (absent in results from before the strict proxy). */
+  byBucket?: Record<string, BucketCounts>;
+  /** Calls refused with RequestLimitExceeded: the sum over the buckets (absent in older results). */
+  throttled?: number;
+  /** The same by action. */
+  throttledByAction?: Record<string, number>;
+}
+
+export interface BucketsView {
+  enabled: boolean;
+  overrides: Record<string, BucketSpec>;
+  nowMs?: number;
+  buckets?: Record<string, BucketSpec & { tokens: number }>;
+}
+
+interface RawCalls {
+  total: number;
+  byAction: Record<string, { total: number; outcomes: Record<string, number> }>;
+  byBucket?: Record<string, BucketCounts>;
+  recent?: CallRecord[];
+}
+
+function summarizeCalls(c: RawCalls): ProxyCalls {
+  const byAction = throttledByAction(c.byAction);
+  return {
+    total: c.total,
+    byAction: Object.fromEntries(Object.entries(c.byAction).map(([a, v]) => [a, v.total])),
+    notOk: notOk(c.byAction),
+    ...(c.byBucket ? { byBucket: c.byBucket } : {}),
+    // A proxy without buckets still reports its coin-toss throttling as an outcome.
+    throttled: c.byBucket ? throttledTotal(c.byBucket) : Object.values(byAction).reduce((a, b) => a + b, 0),
+    throttledByAction: byAction,
+  };
 }
 
 function notOk(byAction: Record<string, { outcomes: Record<string, number> }>): Record<string, number> {

@@ -10,14 +10,16 @@ import { DescribeNetworkInterfacesCommand, TerminateInstancesCommand, type EC2Cl
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER, WORKFLOW_TYPE_FLEET, WORKFLOW_TYPE_LIFECYCLE } from '../common/names.js';
-import type { NodeENI } from '../common/nodeeni.js';
+import type { AttachmentStatus, NodeENI } from '../common/nodeeni.js';
+import type { BucketSpec } from '../stack/ec2-buckets.js';
 import { runInstances } from '../stack/seed.js';
 import { REPO_ROOT } from '../stack/paths.js';
 import { sleep } from '../stack/processes.js';
 import { readState, stackEnv, type StackState } from '../stack/stack.js';
 import { SimulatedNode } from '../stack/sim/simulated-node.js';
 import { countActions, phaseTally, type Tally, type Window } from './actions.js';
-import { freePorts, startChild, stopChild, type Child, type PrivateEc2, type ProxyCalls } from './ec2-env.js';
+import { BENCH_AZ, BENCH_INSTANCE_TYPE, BENCH_MAX_ENIS, freePorts, startChild, stopChild, type Child, type PrivateEc2, type ProxyCalls } from './ec2-env.js';
+import { ec2BucketBound, joinFloor, type Ec2Bound, type EniSteps } from './ec2-bound.js';
 import { FleetAgent, type FleetNode } from './fleet-agent.js';
 import { ProcWatch, type PhaseUsage } from './procs.js';
 import { diff, nodeENIRequests, type NodeENIRequests } from './kube-metrics.js';
@@ -37,6 +39,8 @@ export interface RunOptions {
   latencyMs?: number;
   /** Measure at rest: the watcher restarted with a short relist, for `relists` relists. */
   rest?: { relistSeconds: number; relists: number };
+  /** Once converged (and after the at-rest phase), one more node joins: its ENIs' time to Ready against its floor. */
+  join?: boolean;
   timeoutS: number;
   say: (line: string) => void;
 }
@@ -47,6 +51,25 @@ export interface PhaseCpu {
   machine: { busyCores: number; cores: number };
 }
 
+/** One node joining a converged cluster at rest. */
+export interface JoinResult {
+  node: string;
+  /** Nodes of the cluster it joined. */
+  clusterNodes: number;
+  /** ENIs the node gets (3: one NodeENI with two subnets, one with one). */
+  enis: number;
+  complete: boolean;
+  /** Node object created (instance running, node side up) → every ENI of the node first seen Ready. */
+  seconds: number;
+  /** The largest over the node's ENIs of its EC2 steps in series (see ec2-bound.ts joinFloor). */
+  floorS?: number;
+  slowest?: EniSteps;
+  perEni: EniSteps[];
+  notes: string[];
+  /** The controller's EC2 calls during the join. */
+  calls: ProxyCalls;
+}
+
 export interface RunResult {
   label: string;
   runId: string;
@@ -54,7 +77,7 @@ export interface RunResult {
   enis: number;
   agent: AgentKind;
   controllerEnv: Record<string, string>;
-  /** Activities per second allowed on the controller task queue (EC2_RATE_LIMIT). */
+  /** Activities per second allowed on the controller task queue (EC2_RATE_LIMIT): a setting of the controller. */
   rate: number;
   latencyMs: number;
   converged: boolean;
@@ -67,8 +90,18 @@ export interface RunResult {
   ec2Teardown: ProxyCalls;
   actionsApply: Tally;
   actionsTeardown: Tally;
-  /** The rate-limit bound: controller-queue activity dispatches while converging / rate, in seconds. */
-  boundS: number;
+  /** Controller-queue activity dispatches while converging / EC2_RATE_LIMIT, in seconds (what the controller's own limit allows). */
+  controllerRateBoundS?: number;
+  /** Results before the strict EC2 emulator: the same figure under its old name (it was the "bound" then). */
+  boundS?: number;
+  /**
+   * The bucket bound: the least time EC2's token buckets allow for the successful calls of the converge phase
+   * (stack/ec2-buckets.ts bucketBound), with the limiting bucket and the proxy's overrides. Absent in older results.
+   */
+  ec2Bound?: Ec2Bound & { overrides: Record<string, BucketSpec> };
+  /** ENIs the teardown released (the fleet's, plus a joined node's). Absent in older results: `enis`. */
+  enisReleased?: number;
+  join?: JoinResult;
   rest?: {
     windowS: number;
     relistSeconds: number;
@@ -162,6 +195,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
   let worker: Child | undefined;
   let watcher: Child | undefined;
   let agent: FleetAgent | undefined;
+  let joinAgent: FleetAgent | undefined;
   const sims: SimulatedNode[] = [];
   let simConnection: NativeConnection | undefined;
   const nodeNames: string[] = [];
@@ -198,12 +232,12 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
   try {
     // ---- setup: instances, Node objects, node agents, controller
     const t0 = Date.now();
-    const nodeSeed = { imageId: o.ec2.seed.imageId, subnets: [{ id: o.ec2.subnets.nodes, name: 'bench-nodes', az: 'us-east-1a', cidr: '10.10.64.0/18' }] };
-    const inst = await runInstances(moto, nodeSeed, o.nodes, 'us-east-1a');
+    const nodeSeed = { imageId: o.ec2.seed.imageId, subnets: [{ id: o.ec2.subnets.nodes, name: 'bench-nodes', az: BENCH_AZ, cidr: '10.10.64.0/18' }] };
+    const inst = await runInstances(moto, nodeSeed, o.nodes, BENCH_AZ, BENCH_INSTANCE_TYPE);
     instances = inst.map((i) => i.id);
     const nodes: FleetNode[] = inst.map((i, n) => ({ name: `${id}-n${String(n).padStart(3, '0')}`, instanceId: i.id }));
     await mapLimit(nodes, 16, async (n) => {
-      await core.createNode({ body: { metadata: { name: n.name, labels }, spec: { providerID: `aws:///us-east-1a/${n.instanceId}` } } });
+      await core.createNode({ body: { metadata: { name: n.name, labels }, spec: { providerID: `aws:///${BENCH_AZ}/${n.instanceId}` } } });
       nodeNames.push(n.name);
     });
     worker = startChild('controller', process.execPath, [controllerJs], path.join(o.logDir, `${id}-controller.log`), controllerEnv({ COMPONENTS: 'worker' }));
@@ -243,6 +277,9 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     const kube: Record<string, NodeENIRequests> = {};
     let kubeBefore = await nodeENIRequests(o.stack);
     if (o.latencyMs) await o.ec2.faults({ latencyMs: o.latencyMs });
+    const bucketsCfg = await o.ec2.buckets();
+    const waitedS = await o.ec2.waitBucketsFull();
+    if (waitedS > 1) say(`waited ${waitedS.toFixed(0)}s for EC2's token buckets to refill`);
     await o.ec2.resetCalls();
     const tApply = Date.now();
     for (const nodeENI of nodeENIs(id, o.ec2)) {
@@ -310,12 +347,58 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       restMeasured = { windowS, relistSeconds: o.rest.relistSeconds, relists: o.rest.relists, restCalls, restartSignals, sweepS, sweepCalls };
     }
 
+    // ---- one node joins the cluster at rest
+    let join: JoinResult | undefined;
+    if (o.join && !poll.complete) errors.push('not converged: the join was skipped');
+    if (o.join && poll.complete) {
+      if (!windows.some((x) => x.name === 'apply')) windows.push({ name: 'apply', fromMs: tApply, toMs: Date.now() });
+      const [ji] = await runInstances(moto, nodeSeed, 1, BENCH_AZ, BENCH_INSTANCE_TYPE);
+      instances.push(ji!.id);
+      const node: FleetNode = { name: `${id}-join`, instanceId: ji!.id };
+      // The node side is up before the Node object appears: the join measures the controller and EC2, not an
+      // agent's start-up.
+      if (o.agent === 'real') sims.push(await SimulatedNode.start({ name: node.name, instanceId: node.instanceId, ec2: moto, temporal: o.stack.temporal, connection: simConnection! }));
+      else joinAgent = await FleetAgent.start({ nodes: [node], temporal: o.stack.temporal, ec2: moto });
+      const waited = await o.ec2.waitBucketsFull();
+      if (waited > 1) say(`waited ${waited.toFixed(0)}s for EC2's token buckets to refill`);
+      procs.phase();
+      await o.ec2.resetCalls();
+      const tJoin = Date.now();
+      await core.createNode({ body: { metadata: { name: node.name, labels }, spec: { providerID: `aws:///${BENCH_AZ}/${node.instanceId}` } } });
+      nodeNames.push(node.name);
+      say(`node ${node.name} joined, waiting for its 3 attachments Ready`);
+      const jp = await pollReady(custom, id, 3, tJoin, o.timeoutS * 1000, (n) => say(`join: ${n}/3 Ready after ${((Date.now() - tJoin) / 1000).toFixed(0)}s`), (a) => a.nodeID === node.name);
+      const { calls: joinCalls, recent } = await o.ec2.callsWithRecent();
+      const seconds = ((jp.complete ? jp.lastReadyMs : Date.now()) - tJoin) / 1000;
+      const enis = [...jp.ready.values()].filter((a) => a.eniID).map((a) => ({ eniId: a.eniID!, subnetId: a.subnetID }));
+      const floor = joinFloor(recent, enis);
+      if (joinCalls.total > recent.length) floor.notes.push(`${joinCalls.total} calls during the join, the proxy keeps the last ${recent.length}: steps may be missing`);
+      if (!jp.complete) errors.push(`join: only ${jp.readyAt.size}/3 attachments of ${node.name} Ready within ${o.timeoutS}s`);
+      join = {
+        node: node.name,
+        clusterNodes: o.nodes,
+        enis: 3,
+        complete: jp.complete,
+        seconds,
+        floorS: floor.floorMs === undefined ? undefined : floor.floorMs / 1000,
+        slowest: floor.slowest,
+        perEni: floor.perEni,
+        notes: floor.notes,
+        calls: joinCalls,
+      };
+      say(`join: ${jp.complete ? '' : 'NOT '}Ready in ${seconds.toFixed(1)}s, floor ${join.floorS?.toFixed(1) ?? '-'}s${floor.notes.length ? ` (${floor.notes.join('; ')})` : ''}`);
+      await sleep(3000); // the join's last status writes and events
+      windows.push({ name: 'join', fromMs: tJoin, toMs: Date.now() });
+      cpu.join = procs.phase();
+    }
+
     // ---- teardown
     await o.ec2.resetCalls();
     procs.phase();
     kubeBefore = await nodeENIRequests(o.stack);
+    const enisReleased = (await clusterEnis(moto, id)).length;
     const tDelete = Date.now();
-    if (!atRest) windows.push({ name: 'apply', fromMs: tApply, toMs: tDelete });
+    if (!windows.some((x) => x.name === 'apply')) windows.push({ name: 'apply', fromMs: tApply, toMs: tDelete });
     for (const name of nodeENINames) await deleteNodeENI(custom, name);
     say('deleted the NodeENIs, waiting for every ENI to be deleted');
     let enisGoneMs: number | undefined;
@@ -376,7 +459,10 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       ec2Teardown,
       actionsApply,
       actionsTeardown: phaseTally(counted, 'teardown', WORKFLOW_TYPE_LIFECYCLE),
-      boundS: actionsApply.controllerDispatches / rate,
+      controllerRateBoundS: actionsApply.controllerDispatches / rate,
+      ...(ec2Apply.byBucket ? { ec2Bound: { ...ec2BucketBound(ec2Apply.byBucket, bucketsCfg?.overrides ?? {}), overrides: bucketsCfg?.overrides ?? {} } } : {}),
+      enisReleased,
+      ...(join ? { join } : {}),
       rest,
       teardownS: ((enisGoneMs ?? tGone) - tDelete) / 1000,
       nodeENIsGoneS: ((nodeENIsGoneMs ?? tGone) - tDelete) / 1000,
@@ -394,6 +480,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     await stopChild(worker);
     await stopChild(watcher);
     await agent?.stop().catch(() => undefined);
+    await joinAgent?.stop().catch(() => undefined);
     for (const s of sims) await s.stop().catch(() => undefined);
     await simConnection?.close().catch(() => undefined);
     for (const name of nodeENINames) await forceDeleteNodeENI(custom, name).catch(() => undefined);
@@ -413,10 +500,11 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
   }
 }
 
+/** The run's two NodeENIs: device indexes 1 and 2 (two subnets) and 3, within the instance type's 8 (0..7). */
 function nodeENIs(id: string, ec2: PrivateEc2): NodeENI[] {
   const base = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'NodeENI' };
   const meta = (name: string) => ({ name, labels: { 'bench-run': id } });
-  return [
+  const out: NodeENI[] = [
     {
       ...base,
       metadata: meta(`${id}-a`),
@@ -428,6 +516,11 @@ function nodeENIs(id: string, ec2: PrivateEc2): NodeENI[] {
       spec: { nodeSelector: { 'bench-run': id }, subnetID: ec2.subnets.eniB, securityGroupIDs: [ec2.securityGroupId], deviceIndex: 3, mtu: 9001, description: 'bench: one subnet' },
     },
   ];
+  for (const n of out) {
+    const last = (n.spec.deviceIndex ?? 1) + (n.spec.subnetIDs?.length ?? 1) - 1;
+    if (last >= BENCH_MAX_ENIS) throw new Error(`bench NodeENI ${n.metadata.name}: device index ${last} past the instance type's ${BENCH_MAX_ENIS} ENIs`);
+  }
+  return out;
 }
 
 async function listNodeENIs(custom: CustomObjectsApi, id: string): Promise<NodeENI[]> {
@@ -435,9 +528,13 @@ async function listNodeENIs(custom: CustomObjectsApi, id: string): Promise<NodeE
   return r.items;
 }
 
-/** Polls the NodeENIs' status and records when each attachment (NodeENI, node, subnet) is first seen Ready. */
-async function pollReady(custom: CustomObjectsApi, id: string, expected: number, t0: number, timeoutMs: number, progress: (n: number) => void) {
+/**
+ * Polls the NodeENIs' status and records when each attachment (NodeENI, node, subnet) that `match` selects is first
+ * seen Ready, and its status entry then.
+ */
+async function pollReady(custom: CustomObjectsApi, id: string, expected: number, t0: number, timeoutMs: number, progress: (n: number) => void, match: (a: AttachmentStatus) => boolean = () => true) {
   const readyAt = new Map<string, number>();
+  const ready = new Map<string, AttachmentStatus>();
   const gaps: number[] = [];
   let lastPoll = t0;
   let lastReport = Date.now();
@@ -451,13 +548,14 @@ async function pollReady(custom: CustomObjectsApi, id: string, expected: number,
     for (const n of items) {
       for (const a of n.status?.attachments ?? []) {
         const key = `${n.metadata.name}/${a.nodeID}/${a.subnetID}`;
-        if (a.phase === 'Ready' && !readyAt.has(key)) {
+        if (a.phase === 'Ready' && !readyAt.has(key) && match(a)) {
           readyAt.set(key, seen);
+          ready.set(key, a);
           lastReadyMs = seen;
         }
       }
     }
-    if (readyAt.size >= expected) return { readyAt, complete: true, lastReadyMs, gapMs: gapStats(gaps) };
+    if (readyAt.size >= expected) return { readyAt, ready, complete: true, lastReadyMs, gapMs: gapStats(gaps) };
     if (Date.now() - lastReport > 15000) {
       progress(readyAt.size);
       lastReport = Date.now();
@@ -465,7 +563,7 @@ async function pollReady(custom: CustomObjectsApi, id: string, expected: number,
     // Large fleets make large objects: poll no faster than twice the list time, and at least every 250 ms.
     await pause(Math.max(250, 2 * (Date.now() - start)));
   }
-  return { readyAt, complete: false, lastReadyMs, gapMs: gapStats(gaps) };
+  return { readyAt, ready, complete: false, lastReadyMs, gapMs: gapStats(gaps) };
 }
 
 function gapStats(gaps: number[]): { mean: number; max: number } {

@@ -1,8 +1,8 @@
 // `npm run bench`: convergence time, EC2 calls and Temporal actions per ENI, and what the controller costs at
 // rest, for fleets of simulated nodes on the local stack. See bench/report.ts (METHOD) for how each is measured.
 //
-//   npm run bench                                   # quick: 10 nodes
-//   npm run bench -- --fleets 10,100,500 --scenarios latency,ratelimit --readme
+//   npm run bench                                   # quick: 10 nodes, then one node joining them
+//   npm run bench -- --fleets 10,100,500 --scenarios latency,ratelimit,join --readme
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { readState, stackHealthy, startStack, stopStack, type StackState } from 
 import { REPO_ROOT } from '../stack/paths.js';
 import { PrivateEc2 } from './ec2-env.js';
 import { interrupt, runFleet, type AgentKind, type RunOptions, type RunResult } from './fleet-run.js';
+import { describeEc2 } from './ec2-bound.js';
 import { renderMarkdown, renderText, type BenchReport } from './report.js';
 
 const { values: a } = parseArgs({
@@ -25,6 +26,7 @@ const { values: a } = parseArgs({
     'rest-relists': { type: 'string', default: '12' },
     'relist-seconds': { type: 'string', default: '5' },
     'no-rest': { type: 'boolean', default: false },
+    'no-join': { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     timeout: { type: 'string' },
     readme: { type: 'boolean', default: false },
@@ -35,10 +37,17 @@ const { values: a } = parseArgs({
 });
 
 if (a.help) {
-  console.log(`usage: npm run bench -- [--fleets 10,100,500] [--scenarios latency,ratelimit] [--scenario-nodes 10]
-  [--latency-ms 100] [--rate 5] [--agent auto|real|fleet] [--rest-relists 12] [--relist-seconds 5] [--no-rest]
+  console.log(`usage: npm run bench -- [--fleets 10,100,500] [--scenarios latency,ratelimit,join] [--scenario-nodes 10]
+  [--latency-ms 100] [--rate 5] [--agent auto|real|fleet] [--rest-relists 12] [--relist-seconds 5] [--no-rest] [--no-join]
   [--env KEY=VALUE ...] (controller environment, e.g. EC2_RATE_LIMIT=20, POLL_MS=1000) [--timeout S] [--readme]
-  npm run bench -- --render bench/results/A.json,bench/results/B.json [--exclude RUN_ID,...] [--readme]   (earlier runs' tables, merged)`);
+  npm run bench -- --render bench/results/A.json,bench/results/B.json [--exclude RUN_ID,...] [--readme]   (earlier runs' tables, merged)
+
+EC2 is the private, strict emulator: EC2's per-action token buckets and attaching/detaching windows, as the proxy
+reports them at start. Each fleet prints its bucket bound (the least time EC2's buckets allow for its calls) and
+converge ÷ bound. The single-node join (one node joining a converged cluster at rest, against the floor of its EC2
+steps) runs by default inside the first fleet of --fleets, after its at-rest phase (--no-join skips it);
+--scenarios join adds a run of --scenario-nodes nodes that converges, skips the at-rest phase and measures the join.
+--fleets '' runs the scenarios only.`);
   process.exit(0);
 }
 
@@ -49,7 +58,7 @@ const num = (s: string, what: string) => {
 };
 const fleets = a.fleets.split(',').filter(Boolean).map((s) => num(s, 'fleets'));
 const scenarios = a.scenarios.split(',').filter(Boolean);
-for (const s of scenarios) if (!['latency', 'ratelimit'].includes(s)) throw new Error(`--scenarios: unknown ${s} (latency, ratelimit)`);
+for (const s of scenarios) if (!['latency', 'ratelimit', 'join'].includes(s)) throw new Error(`--scenarios: unknown ${s} (latency, ratelimit, join)`);
 if (!['auto', 'real', 'fleet'].includes(a.agent)) throw new Error('--agent: auto, real or fleet');
 const baseEnv = Object.fromEntries(a.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const agentFor = (nodes: number): AgentKind => (a.agent === 'auto' ? (nodes <= 10 ? 'real' : 'fleet') : (a.agent as AgentKind));
@@ -110,22 +119,28 @@ async function main(): Promise<void> {
       node: process.version,
       loadAvgAtStart: os.loadavg(),
     },
-    stack: `Temporal dev server and kube-apiserver+etcd of the local stack in ${stack.dir} (${startedStack ? 'started by the bench' : `reused, up since ${stack.startedAt}`}); EC2: a private moto_server + EC2 fault proxy started by the bench (default EC2 semantics: 1.5 s attaching/detaching windows)`,
+    stack: '',
     runs: [],
     failures: [],
   };
   say(`machine: ${report.machine.nproc} CPUs, ${report.machine.memGiB.toFixed(0)} GiB, node ${process.version}; logs in ${logDir}`);
 
   const ec2 = await PrivateEc2.start(logDir);
+  const [semantics, buckets] = await Promise.all([ec2.semantics(), ec2.buckets()]);
+  report.ec2 = { semantics, buckets: buckets && { enabled: buckets.enabled, overrides: buckets.overrides } };
+  const ec2Line = describeEc2(semantics, buckets);
+  report.stack = `Temporal dev server and kube-apiserver+etcd of the local stack in ${stack.dir} (${startedStack ? 'started by the bench' : `reused, up since ${stack.startedAt}`}); EC2: a private moto_server behind the EC2 proxy, both started by the bench, strict by default: ${ec2Line}`;
+  say(`EC2 emulator: ${ec2Line}`);
   const plan: Omit<RunOptions, 'stack' | 'ec2' | 'logDir' | 'say'>[] = [];
   const rest = a['no-rest'] ? undefined : { relistSeconds: num(a['relist-seconds'], 'relist-seconds'), relists: num(a['rest-relists'], 'rest-relists') };
-  for (const nodes of fleets) plan.push({ label: 'fleet', nodes, agent: agentFor(nodes), controllerEnv: baseEnv, rest, timeoutS: timeoutFor(nodes) });
+  fleets.forEach((nodes, i) => plan.push({ label: 'fleet', nodes, agent: agentFor(nodes), controllerEnv: baseEnv, rest, join: i === 0 && !a['no-join'], timeoutS: timeoutFor(nodes) }));
   const sn = num(a['scenario-nodes'], 'scenario-nodes');
+  if (scenarios.includes('join')) plan.push({ label: 'join', nodes: sn, agent: agentFor(sn), controllerEnv: baseEnv, join: true, timeoutS: timeoutFor(sn) });
   if (scenarios.includes('latency')) {
     plan.push({ label: 'latency', nodes: sn, agent: agentFor(sn), controllerEnv: baseEnv, latencyMs: num(a['latency-ms'], 'latency-ms'), timeoutS: timeoutFor(sn) });
   }
   if (scenarios.includes('ratelimit')) {
-    plan.push({ label: `rate ${a.rate}/s`, nodes: sn, agent: agentFor(sn), controllerEnv: { ...baseEnv, EC2_RATE_LIMIT: a.rate }, timeoutS: timeoutFor(sn) * 3 });
+    plan.push({ label: `controller rate ${a.rate}/s`, nodes: sn, agent: agentFor(sn), controllerEnv: { ...baseEnv, EC2_RATE_LIMIT: a.rate }, timeoutS: timeoutFor(sn) * 3 });
   }
 
   const write = () => {

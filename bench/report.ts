@@ -1,5 +1,6 @@
 // Tables of a benchmark: plain text for the terminal, Markdown for the results file and the README section.
 import { ACTION_RULE, totalActions, type Tally } from './actions.js';
+import type { BucketSpec } from '../stack/ec2-buckets.js';
 import type { ProxyCalls } from './ec2-env.js';
 import type { RunResult } from './fleet-run.js';
 
@@ -16,14 +17,25 @@ export interface BenchReport {
   command: string;
   machine: Machine;
   stack: string;
+  /** The private EC2 emulator's settings as its proxy reported them at start (absent in older results). */
+  ec2?: { semantics?: Record<string, unknown>; buckets?: { enabled: boolean; overrides: Record<string, BucketSpec> } };
   runs: RunResult[];
   failures: { label: string; nodes: number; error: string }[];
 }
 
 type Table = { head: string[]; rows: string[][] };
 
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const f1 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(2) : '-');
+const n0 = (x: number | undefined) => (x === undefined ? '-' : String(x));
+/** By-key counts as "k n, k n" (Network Interface shortened), or `none`. */
+const counts = (m: Record<string, number> | undefined, none = '0') =>
+  m === undefined
+    ? '-'
+    : Object.entries(m)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, n]) => `${k.replace('NetworkInterface', 'NI')} ${n}`)
+        .join(', ') || none;
 const pairs = (r: RunResult) => r.nodes * 2;
 
 function perEni(c: ProxyCalls, enis: number): string {
@@ -43,39 +55,82 @@ function actionsPerEni(t: Tally, enis: number): string {
 const nodeSide = (r: RunResult) => (r.agent === 'real' ? 'SimulatedNode + real agent' : 'fleet-agent stand-in');
 const scenario = (r: RunResult) => `${r.label}${r.latencyMs ? ` (+${r.latencyMs} ms/call)` : ''}`;
 
+/** ENIs the teardown released (older results: the fleet's). */
+const released = (r: RunResult) => r.enisReleased ?? r.enis;
+
+/**
+ * A process's CPU seconds while converging and tearing down, and its peak resident set: VmHWM, the process's
+ * lifetime peak, read at the end of each phase, so the largest reading is the peak of the whole run.
+ */
+function usage(r: RunResult, name: string): { cpuS: number; peakMiB: number } | undefined {
+  const a = r.cpu.apply?.procs.find((p) => p.name === name);
+  if (!a) return undefined;
+  const t = r.cpu.teardown?.procs.find((p) => p.name === name);
+  const peaks = Object.values(r.cpu).flatMap((c) => c.procs.filter((p) => p.name === name).map((p) => p.peakMiB));
+  return { cpuS: a.cpuS + (t?.cpuS ?? 0), peakMiB: Math.max(...peaks) };
+}
+
+/** The bucket bound in seconds, and its limiting bucket ("burst" when every bucket's capacity covers its calls). */
+const boundCell = (r: RunResult) => (r.ec2Bound ? f1(r.ec2Bound.seconds) : '-');
+const limitingCell = (r: RunResult) => (r.ec2Bound ? (r.ec2Bound.limitingBucket ?? 'none (within burst)') : '-');
+const convBound = (r: RunResult) => (r.converged && r.ec2Bound && r.ec2Bound.seconds > 0 ? f2(r.convergeS / r.ec2Bound.seconds) : '-');
+
 export function mainTable(runs: RunResult[]): Table {
   return {
     head: [
-      'run', 'nodes', 'ENIs', 'node side', 'rate/s', 'converge s', 'Ready p50 / p99 s', 'bound s', 'conv/bound',
-      'EC2/ENI attach', 'EC2/ENI release', 'actions/ENI attach', 'actions/ENI release', 'teardown s', 'ENIs left', 'controller CPU s / peak MiB', 'watcher CPU s / peak MiB',
+      'run', 'nodes', 'ENIs', 'node side', 'controller rate/s', 'converge s', 'Ready p50 / p99 s', 'bound s', 'conv/bound', 'limiting bucket', 'throttled converge / teardown',
+      'EC2/ENI attach', 'EC2/ENI release', 'actions/ENI attach', 'actions/ENI release', 'teardown s', 'ENIs left', 'controller CPU s', 'controller peak RSS MiB', 'watcher CPU s / peak MiB',
     ],
     rows: runs.map((r) => {
-      const cpu = (name: string) => {
-        const a = r.cpu.apply?.procs.find((p) => p.name === name);
-        const t = r.cpu.teardown?.procs.find((p) => p.name === name);
-        return a ? `${f1(a.cpuS + (t?.cpuS ?? 0))} / ${Math.round(Math.max(a.peakMiB, t?.peakMiB ?? 0))}` : '-';
-      };
+      const c = usage(r, 'controller');
+      const w = usage(r, 'watcher');
       return [
         scenario(r), String(r.nodes), String(r.enis), nodeSide(r), String(r.rate),
         r.converged ? f1(r.convergeS) : `timeout ${f1(r.convergeS)}`,
         `${f1(r.readyS.p50)} / ${f1(r.readyS.p99)}${r.converged ? '' : ` (${r.readyS.n} of ${r.enis} Ready)`}`,
-        f1(r.boundS), r.converged ? f2(r.convergeS / r.boundS) : '-',
-        f2(r.ec2Apply.total / r.enis), f2(r.ec2Teardown.total / r.enis),
-        f2(totalActions(r.actionsApply) / r.enis), f2(totalActions(r.actionsTeardown) / r.enis),
-        f1(r.teardownS), String(r.enisLeft), cpu('controller'), cpu('watcher'),
+        boundCell(r), convBound(r), limitingCell(r), `${n0(r.ec2Apply.throttled)} / ${n0(r.ec2Teardown.throttled)}`,
+        f2(r.ec2Apply.total / r.enis), f2(r.ec2Teardown.total / released(r)),
+        f2(totalActions(r.actionsApply) / r.enis), f2(totalActions(r.actionsTeardown) / released(r)),
+        f1(r.teardownS), String(r.enisLeft), f1(c?.cpuS), c ? String(Math.round(c.peakMiB)) : '-', w ? `${f1(w.cpuS)} / ${Math.round(w.peakMiB)}` : '-',
       ];
     }),
   };
 }
 
+/** One node joining a cluster at rest: its ENIs' time to Ready against the floor of their EC2 steps. */
+export function joinTable(runs: RunResult[]): Table {
+  const ms = (x: number | undefined) => (x === undefined ? '?' : String(Math.round(x)));
+  return {
+    head: ['run', 'cluster nodes', 'joining node', 'ENIs', 'join s', 'floor s', 'join/floor', 'floor: slowest ENI create + attach + attaching + modify ms', 'EC2 calls during the join', 'throttled', 'notes'],
+    rows: runs
+      .filter((r) => r.join)
+      .map((r) => {
+        const j = r.join!;
+        const s = j.slowest;
+        return [
+          scenario(r), String(j.clusterNodes), j.node, String(j.enis), j.complete ? f1(j.seconds) : `timeout ${f1(j.seconds)}`, f1(j.floorS),
+          j.complete && j.floorS ? f2(j.seconds / j.floorS) : '-',
+          s ? `${s.eniId}: ${ms(s.createMs)} + ${ms(s.attachMs)} + ${ms(s.attachingMs)} + ${ms(s.modifyMs)}` : '-',
+          `${j.calls.total} (${counts(j.calls.byAction)})`, n0(j.calls.throttled), j.notes.join('; ') || '-',
+        ];
+      }),
+  };
+}
+
 export function breakdownTable(runs: RunResult[]): Table {
   return {
-    head: ['run', 'nodes', 'status poll ms (mean/max)', 'EC2 calls per ENI attach', 'EC2 calls per ENI release', 'not ok', 'actions per ENI attach', 'actions per ENI release', 'activities (rate-limited controller queue + Kubernetes and node queues) per ENI attach'],
+    head: [
+      'run', 'nodes', 'status poll ms (mean/max)', 'EC2 calls per ENI attach', 'EC2 calls per ENI release', 'ok calls by bucket while converging (the bound\'s input)', 'throttled by action converge; teardown', 'not ok',
+      'actions per ENI attach', 'actions per ENI release', 'activities (rate-limited controller queue + Kubernetes and node queues) per ENI attach', 'controller rate bound s (controller-queue dispatches ÷ rate)',
+    ],
     rows: runs.map((r) => [
-      scenario(r), String(r.nodes), `${Math.round(r.pollGapMs.mean)}/${Math.round(r.pollGapMs.max)}`, perEni(r.ec2Apply, r.enis), perEni(r.ec2Teardown, r.enis),
+      scenario(r), String(r.nodes), `${Math.round(r.pollGapMs.mean)}/${Math.round(r.pollGapMs.max)}`, perEni(r.ec2Apply, r.enis), perEni(r.ec2Teardown, released(r)),
+      r.ec2Bound ? counts(r.ec2Bound.okCalls) : '-',
+      `${counts(r.ec2Apply.throttledByAction)}; ${counts(r.ec2Teardown.throttledByAction)}`,
       Object.entries({ ...r.ec2Apply.notOk, ...r.ec2Teardown.notOk }).map(([k, n]) => `${k} ${n}`).join(', ') || '0',
-      actionsPerEni(r.actionsApply, r.enis), actionsPerEni(r.actionsTeardown, r.enis),
+      actionsPerEni(r.actionsApply, r.enis), actionsPerEni(r.actionsTeardown, released(r)),
       `${f2(r.actionsApply.controllerDispatches / r.enis)} + ${f2(r.actionsApply.nodeDispatches / r.enis)}`,
+      f1(r.controllerRateBoundS ?? r.boundS),
     ]),
   };
 }
@@ -91,7 +146,7 @@ export function activityTable(runs: RunResult[]): Table {
           ['attach', r.actionsApply],
           ['release', r.actionsTeardown],
         ] as const
-      ).map(([phase, t]) => [scenario(r), String(r.nodes), phase, ...types.map((k) => f2((t.activities[k] ?? 0) / r.enis))]),
+      ).map(([phase, t]) => [scenario(r), String(r.nodes), phase, ...types.map((k) => f2((t.activities[k] ?? 0) / (phase === 'attach' ? r.enis : released(r))))]),
     ),
   };
 }
@@ -167,12 +222,17 @@ export function machineLine(m: Machine): string {
 
 export const METHOD = [
   'Each run: N nodes (instances in the EC2 emulator, Node objects in the kube-apiserver), two NodeENIs applied at once (one with two subnets, one with one: 3 ENIs per node, 2 pairs per node).',
-  'converge: apply to every attachment first seen Ready in the NodeENI status (status polled; the per-attachment times have the poll interval as resolution). bound: activity dispatches on the controller task queue while converging (from the histories) / EC2_RATE_LIMIT, which Temporal enforces on that whole queue (EC2 activities; the Kubernetes ones have their own queue); conv/bound near 1 means the run went as fast as the limit allows.',
-  'EC2 calls: counted at the fault proxy in front of moto (every call the controller made, answered or refused), counters reset before the apply and before the teardown. The benchmark runs its own moto + proxy, so faults never reach shared tests.',
+  'converge: apply to every attachment first seen Ready in the NodeENI status (status polled; the per-attachment times have the poll interval as resolution).',
+  'EC2: the bench\'s private moto_server behind the EC2 proxy (stack/ec2-proxy.ts) in its default, strict mode: EC2\'s per-action token buckets, `attaching`/`detaching` windows drawn from a range by a seeded PRNG, ClientToken idempotency, device-index conflicts, attachments only within the instance\'s AZ and up to its type\'s ENIs (m5.4xlarge: 8), in-use refusals; the settings read from the proxy at start are in the stack line. Every instance and subnet of the bench is in one AZ.',
+  'bound s, the bucket bound: the least time EC2\'s token buckets allow for the calls the converge phase needed, from the calls the proxy answered ok while converging, by bucket (detailed table): n calls through a bucket of capacity C refilled at r per s take max(0, (n − C) / r) s from a full bucket; the buckets are independent, so the bound is the largest of them, and "limiting bucket" names it (stack/ec2-buckets.ts, bucketBound). The numbers are AWS\'s, from the Amazon EC2 Developer Guide, "Request throttling for the Amazon EC2 API" (sections "Request token bucket sizes and refill rates" and "Uncategorized actions"): mutating actions such as AttachNetworkInterface and DetachNetworkInterface 50 and 5/s; CreateNetworkInterface, DeleteNetworkInterface and ModifyNetworkInterfaceAttribute 100 and 5/s; DescribeNetworkInterfaces 100 and 20/s with a filter or pagination, 50 and 10/s without; other describes 100 and 20/s (the proxy\'s overrides, if any, replace them). The private proxy enforces the same buckets, and the bench waits for them to be full before the apply and before the join. conv/bound near 1 means the run went as fast as EC2 lets anyone go; "-" when every bucket\'s burst covers its calls (bound 0). The bound ignores the order the calls must go in (an attach after its create, the `attaching` window): the join\'s floor is that.',
+  'throttled: calls the proxy answered 503 RequestLimitExceeded (a bucket empty; the sum over the buckets), while converging / while tearing down; by action in the detailed table. The controller retries them.',
+  'controller rate/s: EC2_RATE_LIMIT, a setting of the controller (Temporal\'s maxTaskQueueActivitiesPerSecond on its EC2 activities\' task queue, enforced by the server across replicas), not a limit of EC2. The detailed table gives the time that setting alone allows: activity dispatches on that queue while converging (from the histories) ÷ the rate (results from before the strict emulator called this the bound).',
+  'join: one more instance and Node object on a converged cluster at rest (the first fleet of a run, after its at-rest phase; and the `join` scenario, a cluster of --scenario-nodes without an at-rest phase); its node side is up first. join s: Node created to its 3 attachments first seen Ready. floor s: for each of its ENIs, the answer times the proxy measured for its CreateNetworkInterface + AttachNetworkInterface + the `attaching` window the emulator drew at that attach + ModifyNetworkInterfaceAttribute (DeleteOnTermination), in series, from the proxy\'s call records after a calls reset just before the join (only calls answered ok, the first of each); the floor is the largest over the node\'s ENIs, which EC2 could handle side by side. Not in the floor: the watcher noticing the node, workflow and activity scheduling, the confirming describes, the node agent\'s configure, the status writes, and the controller doing a NodeENI\'s subnets one after the other (the two-subnet NodeENI\'s ENIs are in series in its pair).',
+  'EC2 calls: counted at the proxy in front of moto (every call the controller made, answered or refused), counters reset before the apply, the join and the teardown. The benchmark runs its own moto + proxy, so faults never reach shared tests. Per ENI release: over the ENIs the teardown released (the fleet\'s and a joined node\'s).',
   `Temporal actions: from the event histories of every run on the benchmark's task queue, bucketed by event time. Counted: ${ACTION_RULE}.`,
   'A run that does not converge within its timeout is torn down anyway: its per-ENI figures are over the ENIs that got that far, its Ready percentiles over the attachments that became Ready, and it has no conv/bound and no at-rest phase.',
   'At rest: the watcher is restarted with WATCHER_RELIST_SECONDS=5 (its relist is the only clock-driven work of a pair at rest: the workflows hold no timers); after its restart burst settles, EC2 calls (proxy) and history events are counted over the window and scaled to per hour as if each relist were the default 300 s one. The fleet sweep (a per-cluster schedule, default every 300 s) is paused during the other phases and measured once by a manual trigger.',
-  'CPU and peak memory: utime+stime and VmHWM from /proc for the controller (worker) and watcher processes, the bench process (which plays the nodes and polls the status), the private moto and proxy, and the stack\'s Temporal dev server, kube-apiserver and etcd (on a shared stack those include other users\' load); "machine busy cores" is the whole machine (/proc/stat), other tenants included.',
+  'CPU and peak memory: utime+stime (while converging and tearing down) and VmHWM (peak RSS over the process\'s life) from /proc for the controller (worker) and watcher processes, the bench process (which plays the nodes and polls the status), the private moto and proxy, and the stack\'s Temporal dev server, kube-apiserver and etcd (on a shared stack those include other users\' load); "machine busy cores" is the whole machine (/proc/stat), other tenants included.',
   'NodeENI requests: deltas of the kube-apiserver\'s own counters (apiserver_request_total / _duration_seconds for nodeenis/status APPLY by the watcher and PATCH by the controller (its status batcher), etcd_request_duration_seconds_count for nodeenis updates, apiserver_watch_events_*). etcd writes per write above 1 are optimistic-concurrency attempts redone inside the apiserver (plus the finalizer patches and spec changes, which are not in the first column).',
   'teardown: NodeENIs deleted to every ENI of the run gone from EC2; ENIs left = ENIs with the run\'s cluster tag still in EC2 at the end.',
 ];
@@ -188,6 +248,7 @@ export function renderMarkdown(rep: BenchReport): string {
     '',
     markdown(mainTable(rep.runs)),
     '',
+    ...(rep.runs.some((r) => r.join) ? ['Single-node join (one node joining the converged cluster at rest):', '', markdown(joinTable(rep.runs)), ''] : []),
     markdown(breakdownTable(rep.runs)),
     '',
     'Activities per ENI, by type:',
@@ -219,6 +280,7 @@ export function renderText(rep: BenchReport): string {
     '',
     text(mainTable(rep.runs)),
     '',
+    ...(rep.runs.some((r) => r.join) ? ['single-node join (one node joining the converged cluster at rest):', text(joinTable(rep.runs)), ''] : []),
     text(breakdownTable(rep.runs)),
     '',
     'activities per ENI, by type:',
