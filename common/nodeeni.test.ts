@@ -57,7 +57,7 @@ describe('NodeENI spec', () => {
     expect(err({})).toMatch(/^spec\.nodeSelector: nodeSelector must name at least one label/);
     for (const v of ['two words', 'yes,zone!=a', '\u{1F680}', 'v'.repeat(64), '-lead', 'trail.']) expect(err({ ng: v })).toMatch(/^spec\.nodeSelector\.ng: /);
     for (const k of ['node group', '\u{1F680}', `example.com/${'k'.repeat(64)}`, '/ng', 'Example.com/ng', 'ng/']) expect(err({ [k]: 'a' })).toMatch(/^spec\.nodeSelector: nodeSelector keys must be valid label keys/);
-    for (const sel of [{ 'node-role.kubernetes.io/worker': '' }, { 'topology.kubernetes.io/zone': 'us-east-1a' }, { ng: 'multi-eni', 'k8s.example.com/tier': 'u_p.f-1' }]) expect(err(sel)).toBe('accepted');
+    for (const sel of [{ 'node-role.kubernetes.io/worker': '' }, { 'topology.kubernetes.io/zone': 'us-east-1a' }, { ng: 'multi-eni', 'k8s.example.com/tier': 'u_p.f-1' }] as Record<string, string>[]) expect(err(sel)).toBe('accepted');
   });
 
   it('bounds every string and refuses repeated IDs and names', () => {
