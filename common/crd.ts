@@ -2,7 +2,7 @@
 // so the apiserver and the TypeScript code share one definition. scripts/gen-crd.ts writes it to the chart.
 import { z } from 'zod';
 import { API_GROUP, API_VERSION, NODEENI_KIND, NODEENI_PLURAL } from './names.js';
-import { NodeENISpecSchema, NodeENIStatusSchema, SPEC_RULES } from './nodeeni.js';
+import { NodeENISpecSchema, NodeENIStatusSchema, SET_FIELDS, SPEC_RULES } from './nodeeni.js';
 
 type Json = { [k: string]: unknown };
 
@@ -25,6 +25,9 @@ function openApi(schema: z.ZodType): Json {
 
 export function nodeENICrd(): Json {
   const spec = openApi(NodeENISpecSchema);
+  const props = spec.properties as Record<string, Json>;
+  // Sets: the apiserver refuses a repeated entry with `Duplicate value`, naming its index.
+  for (const f of SET_FIELDS) props[f]!['x-kubernetes-list-type'] = 'set';
   spec['x-kubernetes-validations'] = SPEC_RULES.map((r) => ({ rule: r.rule, message: r.message, ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}) }));
   const status = openApi(NodeENIStatusSchema) as { properties: Record<string, Json> };
   // Several writers (one workflow per node) own entries of one list: a map keyed by node and subnet lets

@@ -16,6 +16,15 @@ export const DPDK_DRIVERS = ['vfio-pci', 'igb_uio', 'uio_pci_generic'] as const;
 export const MTU_MIN = 576;
 export const MTU_MAX = 9001;
 export const DEVICE_INDEX_MAX = 127;
+// Label keys and values as Kubernetes validates them (apimachinery's IsQualifiedName and IsValidLabelValue): an
+// optional DNS-subdomain prefix of at most 253 characters and `/`, then a name of at most 63 characters that starts
+// and ends alphanumeric with `-`, `_`, `.` between; a value is empty or such a name. A selector that breaks them can
+// never match a Node, so it is refused rather than reported Ready with nothing selected.
+export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+export const NODE_SELECTOR_MAX = 32;
+/** EC2 IDs are at most 24 characters today (`subnet-` + 17); the bound leaves room and keeps status writes small. */
+export const EC2_ID_MAX = 64;
 
 /** CEL rules on the spec, evaluated by the apiserver; `check` is the same rule for TypeScript. */
 export interface SpecRule {
@@ -41,6 +50,20 @@ export const SPEC_RULES: SpecRule[] = [
     check: (s) => nonEmpty(s.securityGroupIDs) || nonEmpty(s.securityGroupNames),
   },
   {
+    // A key with no value (`ng:` or `ng: null`) is dropped on the way in and the selector would match every node.
+    rule: 'size(self.nodeSelector) > 0',
+    message:
+      'nodeSelector must name at least one label (a label written without a value is dropped, and an empty selector would match every node; to select every Linux node say kubernetes.io/os: linux)',
+    fieldPath: '.nodeSelector',
+    check: (s) => Object.keys(s.nodeSelector ?? {}).length > 0,
+  },
+  {
+    rule: `self.nodeSelector.all(k, k.matches('${LABEL_KEY_PATTERN}'))`,
+    message: 'nodeSelector keys must be valid label keys: an optional DNS-subdomain prefix and /, then at most 63 characters [A-Za-z0-9-_.] starting and ending alphanumeric',
+    fieldPath: '.nodeSelector',
+    check: (s) => Object.keys(s.nodeSelector ?? {}).every((k) => new RegExp(LABEL_KEY_PATTERN).test(k)),
+  },
+  {
     rule: '!has(self.mtu) || self.mtu == 0 || (self.mtu >= 576 && self.mtu <= 9001)',
     message: `mtu must be 0 (leave the interface's MTU alone) or between ${MTU_MIN} and ${MTU_MAX}`,
     fieldPath: '.mtu',
@@ -54,19 +77,36 @@ export const SPEC_RULES: SpecRule[] = [
   },
 ];
 
-const subnetId = z.string().regex(new RegExp(SUBNET_ID_PATTERN), 'must look like subnet-0123456789abcdef0');
-const sgId = z.string().regex(new RegExp(SG_ID_PATTERN), 'must look like sg-0123456789abcdef0');
+const subnetId = z.string().max(EC2_ID_MAX).regex(new RegExp(SUBNET_ID_PATTERN), 'must look like subnet-0123456789abcdef0');
+const sgId = z.string().max(EC2_ID_MAX).regex(new RegExp(SG_ID_PATTERN), 'must look like sg-0123456789abcdef0');
 const tagValue = z.string().min(1).max(255);
+/** A list the apiserver keeps as a set (`x-kubernetes-list-type: set`): a repeated entry is refused, naming it. */
+const uniqueList = <T extends z.ZodType<string>>(item: T, max: number) =>
+  z
+    .array(item)
+    .max(max)
+    .superRefine((a, ctx) => {
+      a.forEach((v, i) => {
+        if (a.indexOf(v) !== i) ctx.addIssue({ code: 'custom', message: `Duplicate value: "${v}"`, path: [i] });
+      });
+    });
+const labelValue = z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN), 'must be a valid label value: at most 63 characters [A-Za-z0-9-_.], starting and ending alphanumeric');
+
+/** The spec fields that are sets: duplicates are refused by the CRD and by parseSpec alike. */
+export const SET_FIELDS = ['subnetIDs', 'subnetNames', 'securityGroupIDs', 'securityGroupNames'] as const;
 
 export const NodeENISpecSchema = z
   .object({
-    nodeSelector: z.record(z.string(), z.string()).meta({ description: 'Labels a Node must carry to get the ENIs.' }),
+    nodeSelector: z
+      .record(z.string().max(317), labelValue)
+      .refine((m) => Object.keys(m).length <= NODE_SELECTOR_MAX, `at most ${NODE_SELECTOR_MAX} labels`)
+      .meta({ description: 'Labels a Node must carry to get the ENIs (at least one; valid label keys and values).', maxProperties: NODE_SELECTOR_MAX }),
     subnetID: subnetId.optional().meta({ description: 'Subnet to create the ENI in.' }),
     subnetName: tagValue.optional().meta({ description: 'Subnet by its Name tag.' }),
-    subnetIDs: z.array(subnetId).max(15).optional().meta({ description: 'Several subnets: one ENI per subnet per node.' }),
-    subnetNames: z.array(tagValue).max(15).optional().meta({ description: 'Several subnets by Name tag.' }),
-    securityGroupIDs: z.array(sgId).max(16).optional().meta({ description: 'Security groups for the ENIs.' }),
-    securityGroupNames: z.array(tagValue).max(16).optional().meta({ description: 'Security groups by group name or Name tag.' }),
+    subnetIDs: uniqueList(subnetId, 15).optional().meta({ description: 'Several subnets: one ENI per subnet per node.' }),
+    subnetNames: uniqueList(tagValue, 15).optional().meta({ description: 'Several subnets by Name tag.' }),
+    securityGroupIDs: uniqueList(sgId, 16).optional().meta({ description: 'Security groups for the ENIs.' }),
+    securityGroupNames: uniqueList(tagValue, 16).optional().meta({ description: 'Security groups by group name or Name tag.' }),
     deviceIndex: z.number().int().min(1).max(DEVICE_INDEX_MAX).default(1).meta({
       description: 'Device index of the first ENI; the next subnets take the following indexes, bumped past ones in use.',
     }),
@@ -76,7 +116,7 @@ export const NodeENISpecSchema = z
     enableDPDK: z.boolean().optional().meta({ description: 'Bind the interface to a DPDK driver.' }),
     dpdkEnabled: z.boolean().optional().meta({ description: 'Alias of enableDPDK (the spelling in the Go controller README).' }),
     dpdkDriver: z.enum(DPDK_DRIVERS).default('vfio-pci').meta({ description: 'Driver to bind for DPDK.' }),
-    dpdkPCIAddress: z.string().regex(new RegExp(PCI_ADDRESS_PATTERN), 'must look like 0000:00:06.0').optional().meta({
+    dpdkPCIAddress: z.string().max(12).regex(new RegExp(PCI_ADDRESS_PATTERN), 'must look like 0000:00:06.0').optional().meta({
       description: 'PCI address of the device; found from the MAC address when unset.',
     }),
     dpdkResourceName: z.string().regex(new RegExp(RESOURCE_NAME_PATTERN), 'must look like intel.com/sriov_netdevice').max(253).optional().meta({

@@ -29,8 +29,8 @@ function cond(s: ReturnType<typeof computeStatus>, type: string): Condition {
 
 describe('subnetCount', () => {
   it('counts IDs and names once each, a name as one subnet', () => {
-    expect(subnetCount({ nodeSelector: {}, subnetID: 'subnet-1', subnetIDs: ['subnet-1', 'subnet-2'], subnetName: 'n', securityGroupIDs: ['sg-1'] })).toBe(3);
-    expect(subnetCount({ nodeSelector: {}, subnetNames: ['a', 'b'], securityGroupIDs: ['sg-1'] })).toBe(2);
+    expect(subnetCount({ nodeSelector: { ng: 'a' }, subnetID: 'subnet-1', subnetIDs: ['subnet-1', 'subnet-2'], subnetName: 'n', securityGroupIDs: ['sg-1'] })).toBe(3);
+    expect(subnetCount({ nodeSelector: { ng: 'a' }, subnetNames: ['a', 'b'], securityGroupIDs: ['sg-1'] })).toBe(2);
   });
 });
 

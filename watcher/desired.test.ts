@@ -3,6 +3,7 @@ import { lifecycleWorkflowId } from '../common/names.js';
 import {
   desiredPairs,
   instanceIdFromProviderID,
+  missingNodeENIs,
   nodeENIState,
   pairKey,
   pairsFromStatus,
@@ -180,6 +181,15 @@ describe('planReconcile', () => {
     expect(planReconcile({ ...base, releaseOrphans: true }).releases).toEqual([
       { workflowId: orphan, nodeENI: 'vanished', nodeName: 'n1', reason: 'NodeENI vanished no longer exists' },
     ]);
+  });
+
+  it('a scoped watcher releases the pairs of a NodeENI the apiserver confirmed gone, and leaves those out of its scope', () => {
+    const gone = lifecycleWorkflowId('deleted', 'n1');
+    const other = lifecycleWorkflowId('other-shard', 'n1');
+    const known = [id1, id2, gone, other];
+    expect(missingNodeENIs(known, nenis)).toEqual(['deleted', 'other-shard']);
+    const plan = planReconcile({ desired, sent: sentAll, known, nodeENIs: nenis, nodes, confirmedGone: new Set(['deleted']) });
+    expect(plan.releases).toEqual([{ workflowId: gone, nodeENI: 'deleted', nodeName: 'n1', reason: 'NodeENI deleted no longer exists' }]);
   });
 
   it('holds back a desired pair whose release is still in flight', () => {

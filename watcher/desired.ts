@@ -104,10 +104,13 @@ export interface PlanInput {
   nodeENIs?: readonly NodeENI[];
   nodes?: readonly NodeLike[];
   /**
-   * Release pairs whose NodeENI does not exist at all (e.g. its finalizer was removed by hand). Only safe when the
-   * watcher sees every NodeENI: a watcher scoped by a label selector cannot tell "absent" from "out of scope".
+   * Release pairs whose NodeENI is not in the cache (e.g. its finalizer was removed by hand, or it was deleted
+   * between a stale cache's signal and the finalizer). Only safe when the watcher sees every NodeENI: a watcher
+   * scoped by a label selector cannot tell "absent" from "out of scope" from its cache, and passes `confirmedGone`.
    */
   releaseOrphans?: boolean;
+  /** NodeENIs the apiserver answered 404 for: gone whatever the selector, so their pairs are released. */
+  confirmedGone?: ReadonlySet<string>;
 }
 
 export interface PlannedRelease {
@@ -132,9 +135,10 @@ export function releaseReason(
   nodeENIs: ReadonlyMap<string, NodeENI>,
   nodes: ReadonlyMap<string, NodeLike>,
   releaseOrphans: boolean,
+  confirmedGone: ReadonlySet<string> = new Set(),
 ): string | undefined {
   const n = nodeENIs.get(nodeENIName);
-  if (!n) return releaseOrphans ? `NodeENI ${nodeENIName} no longer exists` : undefined;
+  if (!n) return releaseOrphans || confirmedGone.has(nodeENIName) ? `NodeENI ${nodeENIName} no longer exists` : undefined;
   const state = nodeENIState(n);
   if (state === 'deleting') return `NodeENI ${nodeENIName} is being deleted`;
   // An invalid spec freezes the NodeENI: nothing already attached is disturbed.
@@ -148,6 +152,17 @@ export function releaseReason(
   }
   // Matches in every respect yet not desired: only possible if the caches changed between the two calls.
   return undefined;
+}
+
+/** NodeENIs named by known pairs that the cache does not hold: the ones a scoped watcher must look up. */
+export function missingNodeENIs(known: Iterable<string>, nodeENIs: readonly NodeENI[]): string[] {
+  const have = new Set(nodeENIs.map((n) => n.metadata.name));
+  const out = new Set<string>();
+  for (const id of known) {
+    const p = parseLifecycleWorkflowId(id);
+    if (p && !have.has(p.nodeENI)) out.add(p.nodeENI);
+  }
+  return [...out].sort();
 }
 
 /** Turns desired state and what is known into the signals to send now. */
@@ -168,7 +183,7 @@ export function planReconcile(input: PlanInput): Plan {
     seen.add(id);
     const parsed = parseLifecycleWorkflowId(id);
     if (!parsed) continue;
-    const reason = releaseReason(parsed.nodeENI, parsed.nodeName, nodeENIs, nodes, input.releaseOrphans ?? false);
+    const reason = releaseReason(parsed.nodeENI, parsed.nodeName, nodeENIs, nodes, input.releaseOrphans ?? false, input.confirmedGone);
     if (reason) releases.push({ workflowId: id, ...parsed, reason });
   }
   const byId = (a: { nodeENI: string; nodeName: string }, b: { nodeENI: string; nodeName: string }) =>

@@ -32,7 +32,7 @@ import {
 } from '../common/names.js';
 import { parseSpec, type NodeENI } from '../common/nodeeni.js';
 import type { DesiredPair, LifecycleInput, ReleaseRequest } from '../common/lifecycle-contract.js';
-import { desiredPairs, pairKey, pairsFromStatus, planReconcile, type PlannedRelease } from './desired.js';
+import { desiredPairs, missingNodeENIs, pairKey, pairsFromStatus, planReconcile, type PlannedRelease } from './desired.js';
 import { computeStatus, invalidSpecReported, statusChanged, type WatcherStatus } from './conditions.js';
 import { EVENT_NAMESPACE, recordNodeENIEvent } from './events.js';
 import { ResilientInformer } from './informer.js';
@@ -353,17 +353,31 @@ export class NodeENIWatcher {
     const nodes = this.nodes.list();
     let waiting = false;
 
-    // The finalizer first: a NodeENI must not vanish while its pairs may still hold ENIs.
+    // The finalizer first: a NodeENI must not vanish while its pairs may still hold ENIs. Pairs start only for a
+    // NodeENI that carries it: one the cache still shows but the apiserver no longer has (404) gets none.
+    const unguarded = new Set<string>();
+    const gone = new Set<string>();
     for (const n of nodeENIs) {
       if (!n.metadata.deletionTimestamp && !(n.metadata.finalizers ?? []).includes(NODEENI_FINALIZER)) {
-        if (await this.addFinalizer(n)) this.counters.finalizersAdded++;
-        else this.retry = true;
+        const r = await this.addFinalizer(n);
+        if (r === 'ok') this.counters.finalizersAdded++;
+        else {
+          unguarded.add(n.metadata.name);
+          if (r === 'gone') gone.add(n.metadata.name);
+          this.retry = true;
+        }
       }
     }
 
-    const desired = desiredPairs(nodeENIs, nodes);
+    const desired = desiredPairs(
+      nodeENIs.filter((n) => !unguarded.has(n.metadata.name)),
+      nodes,
+    );
     const known = new Set<string>([...this.running, ...this.sent.keys(), ...this.released.keys()]);
     for (const n of nodeENIs) for (const id of pairsFromStatus(n)) known.add(id);
+    // A watcher scoped by a selector cannot tell a deleted NodeENI from one out of its scope by its cache: it asks
+    // the apiserver about the NodeENIs its pairs name, and releases the pairs of those that are gone.
+    if (this.o.nodeENISelector) for (const name of await this.confirmGone(missingNodeENIs(known, nodeENIs))) gone.add(name);
     const sentKeys = new Map([...this.sent].map(([id, s]) => [id, s.key]));
     const plan = planReconcile({
       desired,
@@ -373,6 +387,7 @@ export class NodeENIWatcher {
       nodeENIs,
       nodes,
       releaseOrphans: !this.o.nodeENISelector,
+      confirmedGone: gone,
     });
 
     await mapLimit(plan.signals, PARALLEL_CALLS, async (d) => {
@@ -474,11 +489,28 @@ export class NodeENIWatcher {
   }
 
   /** Adds our finalizer, keeping any others; the resourceVersion makes a concurrent change fail instead of being lost. */
-  private async addFinalizer(n: NodeENIObject): Promise<boolean> {
+  private async addFinalizer(n: NodeENIObject): Promise<'ok' | 'gone' | 'failed'> {
     return this.patchFinalizers(n, [...(n.metadata.finalizers ?? []), NODEENI_FINALIZER]);
   }
 
-  private async patchFinalizers(n: NodeENIObject, finalizers: string[]): Promise<boolean> {
+  /** The names among `names` that the apiserver has no NodeENI for (404); errors count as not gone. */
+  private async confirmGone(names: string[]): Promise<string[]> {
+    const gone: string[] = [];
+    await mapLimit(names, PARALLEL_CALLS, async (name) => {
+      try {
+        await this.custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name });
+      } catch (err) {
+        if (httpCode(err) === 404) gone.push(name);
+        else {
+          this.log.warn(`looking up NodeENI ${name} failed: ${msg(err)}`);
+          this.retry = true;
+        }
+      }
+    });
+    return gone;
+  }
+
+  private async patchFinalizers(n: NodeENIObject, finalizers: string[]): Promise<'ok' | 'gone' | 'failed'> {
     try {
       await this.custom.patchClusterCustomObject(
         {
@@ -490,12 +522,13 @@ export class NodeENIWatcher {
         },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
-      return true;
+      return 'ok';
     } catch (err) {
       // 409: the object changed since the cache saw it; 404: it is gone. The informer brings the news.
       const code = httpCode(err);
-      if (code !== 409 && code !== 404) this.log.warn(`finalizer update on NodeENI ${n.metadata.name} failed: ${msg(err)}`);
-      return false;
+      if (code === 404) return 'gone';
+      if (code !== 409) this.log.warn(`finalizer update on NodeENI ${n.metadata.name} failed: ${msg(err)}`);
+      return 'failed';
     }
   }
 
@@ -521,10 +554,7 @@ export class NodeENIWatcher {
       this.log.warn(`listing running pairs of NodeENI ${name} failed: ${msg(err)}`);
       return false;
     }
-    const ok = await this.patchFinalizers(
-      n,
-      (n.metadata.finalizers ?? []).filter((f) => f !== NODEENI_FINALIZER),
-    );
+    const ok = (await this.patchFinalizers(n, (n.metadata.finalizers ?? []).filter((f) => f !== NODEENI_FINALIZER))) !== 'failed';
     if (ok) {
       this.counters.finalizersRemoved++;
       this.log.info(`NodeENI ${name}: every pair finished; finalizer removed`);
