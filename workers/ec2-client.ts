@@ -4,7 +4,17 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 
 export type CallRecorder = (action: string, outcome: string) => void;
 
+/**
+ * The SDK's credential chain, on EC2 without IRSA, reads the instance profile from IMDS; when the IMDSv2 token
+ * request is refused it falls back to IMDSv1 unless told not to. This process never does: IMDSv1 is the path of
+ * SSRF credential theft. An explicit AWS_EC2_METADATA_V1_DISABLED (the chart sets it too) is left as it is.
+ */
+export function disableImdsV1ByDefault(env: NodeJS.ProcessEnv = process.env): void {
+  env.AWS_EC2_METADATA_V1_DISABLED ??= 'true';
+}
+
 export function makeEc2Client(opts: { region: string; endpoint?: string; record?: CallRecorder }): EC2Client {
+  disableImdsV1ByDefault();
   const ec2 = new EC2Client({ region: opts.region, maxAttempts: 1, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) });
   if (opts.record) {
     const record = opts.record;

@@ -308,6 +308,7 @@ describe('helm template of the offline copy', () => {
       EC2_RATE_LIMIT: '20',
       AWS_REGION: 'us-east-1',
       CLUSTER_NAME: 'default',
+      AWS_EC2_METADATA_V1_DISABLED: 'true',
     });
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });
