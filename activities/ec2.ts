@@ -6,6 +6,7 @@ import {
   CreateNetworkInterfaceCommand,
   CreateTagsCommand,
   DeleteNetworkInterfaceCommand,
+  DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -44,6 +45,11 @@ export interface NetworkRefs {
   subnetNames: string[];
   securityGroupIds: string[];
   securityGroupNames: string[];
+  /**
+   * The node's instance: names resolve in its VPC only (every account has a `default` group in each VPC). Absent in
+   * the requests of runs scheduled before it was sent; those resolve account-wide as before.
+   */
+  instanceId?: string;
 }
 
 export interface ResolvedNetwork {
@@ -133,6 +139,26 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const subnetCache = new TtlCache<ResolvedSubnet[]>(ttl);
   const sgCache = new TtlCache<string[]>(ttl);
+  // An instance never changes VPC.
+  const vpcCache = new TtlCache<string>(24 * 3600_000);
+
+  async function vpcOfInstance(instanceId: string): Promise<string> {
+    const cached = vpcCache.get(instanceId);
+    if (cached) return cached;
+    const r = await call('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
+    const vpc = r.Reservations?.[0]?.Instances?.[0]?.VpcId;
+    if (!vpc) throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instanceId} has no VPC (is it terminated?)`, 'InstanceVpcUnknown');
+    vpcCache.set(instanceId, vpc);
+    return vpc;
+  }
+
+  /** The error of a name that more than one resource carries in the VPC: guessing would pick a network at random. */
+  const ambiguous = (kind: string, name: string, vpcId: string, ids: string[], field: string, byId: string) =>
+    ApplicationFailure.nonRetryable(
+      `${kind} '${name}' is ambiguous in ${vpcId}: ${ids.length} match (${ids.join(', ')}) (${field}); name it by ID (${byId})`,
+      'AmbiguousName',
+    );
+  const inVpc = (vpcId: string | undefined): Filter[] => (vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []);
 
   async function describeEnis(action: string, filters: Filter[] | undefined, ids?: string[]): Promise<EniInfo[]> {
     const out: EniInfo[] = [];
@@ -159,8 +185,8 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     }
   }
 
-  async function resolveSubnets(ids: string[], names: string[]): Promise<ResolvedSubnet[]> {
-    const key = JSON.stringify([ids, names]);
+  async function resolveSubnets(ids: string[], names: string[], vpcId?: string): Promise<ResolvedSubnet[]> {
+    const key = JSON.stringify([ids, names, vpcId]);
     const cached = subnetCache.get(key);
     if (cached) return cached;
     const byId: ResolvedSubnet[] = [];
@@ -174,11 +200,18 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     }
     const byName: ResolvedSubnet[] = [];
     if (names.length) {
-      const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:Name', Values: names }] })));
+      const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:Name', Values: names }, ...inVpc(vpcId)] })));
       for (const name of names) {
-        // First match wins, as in the Go controller.
-        const s = r.Subnets?.find((x) => x.Tags?.some((t) => t.Key === 'Name' && t.Value === name));
-        if (!s) throw ApplicationFailure.nonRetryable(`DescribeSubnets: SubnetNotFound: no subnet has the Name tag '${name}' (spec.subnetName/subnetNames)`, 'SubnetNotFound');
+        const matches = (r.Subnets ?? []).filter((x) => x.Tags?.some((t) => t.Key === 'Name' && t.Value === name));
+        // In the node's VPC a name must be unique; without a VPC (an old request) the first match wins, as in the Go controller.
+        if (vpcId && matches.length > 1) throw ambiguous('subnet name', name, vpcId, matches.map((m) => m.SubnetId!), 'spec.subnetName/subnetNames', 'spec.subnetIDs');
+        const s = matches[0];
+        if (!s) {
+          throw ApplicationFailure.nonRetryable(
+            `DescribeSubnets: SubnetNotFound: no subnet${vpcId ? ` in ${vpcId} (the node's VPC)` : ''} has the Name tag '${name}' (spec.subnetName/subnetNames)`,
+            'SubnetNotFound',
+          );
+        }
         byName.push({ id: s.SubnetId!, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId });
       }
     }
@@ -188,8 +221,8 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     return subnets;
   }
 
-  async function resolveSecurityGroups(ids: string[], names: string[]): Promise<string[]> {
-    const key = JSON.stringify([ids, names]);
+  async function resolveSecurityGroups(ids: string[], names: string[], vpcId?: string): Promise<string[]> {
+    const key = JSON.stringify([ids, names, vpcId]);
     const cached = sgCache.get(key);
     if (cached) return cached;
     const out = new Set<string>();
@@ -204,20 +237,22 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       }
     }
     if (names.length) {
-      const byName = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: names }] })));
+      // A group name is unique within a VPC (EC2 refuses a second one); a Name tag need not be.
+      const byName = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: names }, ...inVpc(vpcId)] })));
       let missing = names.filter((n) => !byName.SecurityGroups?.some((g) => g.GroupName === n));
       for (const g of byName.SecurityGroups ?? []) if (names.includes(g.GroupName ?? '')) out.add(g.GroupId!);
       if (missing.length) {
-        const byTag = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:Name', Values: missing }] })));
-        for (const g of byTag.SecurityGroups ?? []) {
-          const name = g.Tags?.find((t) => t.Key === 'Name')?.Value;
-          if (name && missing.includes(name)) out.add(g.GroupId!);
+        const byTag = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:Name', Values: missing }, ...inVpc(vpcId)] })));
+        for (const name of missing) {
+          const matches = (byTag.SecurityGroups ?? []).filter((g) => g.Tags?.some((t) => t.Key === 'Name' && t.Value === name));
+          if (vpcId && matches.length > 1) throw ambiguous('security group Name tag', name, vpcId, matches.map((g) => g.GroupId!), 'spec.securityGroupNames', 'spec.securityGroupIDs');
+          for (const g of matches) out.add(g.GroupId!);
         }
         missing = missing.filter((n) => !byTag.SecurityGroups?.some((g) => g.Tags?.some((t) => t.Key === 'Name' && t.Value === n)));
       }
       if (missing.length) {
         throw ApplicationFailure.nonRetryable(
-          `DescribeSecurityGroups: SecurityGroupNotFound: no security group is named '${missing.join("', '")}' (spec.securityGroupNames)`,
+          `DescribeSecurityGroups: SecurityGroupNotFound: no security group${vpcId ? ` in ${vpcId} (the node's VPC)` : ''} is named '${missing.join("', '")}' (spec.securityGroupNames)`,
           'SecurityGroupNotFound',
         );
       }
@@ -230,9 +265,11 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   return {
     /** Subnets (by ID or Name tag) and security groups (by ID, group name or Name tag), cached. */
     async resolveNetwork(refs: NetworkRefs): Promise<ResolvedNetwork> {
+      // Only names need the VPC: IDs are unique in the account (and EC2 itself refuses a group of another VPC).
+      const vpcId = refs.instanceId && (refs.subnetNames.length || refs.securityGroupNames.length) ? await vpcOfInstance(refs.instanceId) : undefined;
       const [subnets, securityGroupIds] = await Promise.all([
-        resolveSubnets(refs.subnetIds, refs.subnetNames),
-        resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames),
+        resolveSubnets(refs.subnetIds, refs.subnetNames, vpcId),
+        resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames, vpcId),
       ]);
       return { subnets, securityGroupIds };
     },

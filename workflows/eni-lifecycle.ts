@@ -377,7 +377,8 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     let net;
     try {
       net = await ec2.resolveNetwork.executeWithOptions({ ...ec2Options, summary: `resolve subnets and security groups of ${desired.nodeENI}` }, [
-        { subnetIds: refs.ids, subnetNames: refs.names, securityGroupIds: spec.securityGroupIDs ?? [], securityGroupNames: spec.securityGroupNames ?? [] },
+        // The instance: names resolve in its VPC. A new field of the activity's input, not a new command: replay-safe.
+        { subnetIds: refs.ids, subnetNames: refs.names, securityGroupIds: spec.securityGroupIDs ?? [], securityGroupNames: spec.securityGroupNames ?? [], instanceId: desired.instanceId },
       ]);
     } catch (err) {
       const message = describeFailure(err);
