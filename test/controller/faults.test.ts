@@ -1,23 +1,16 @@
 // Through the fault proxy, the controller meets EC2 as it really behaves: throttling, `attaching` states,
 // unknown subnets and taken device indexes.
 import { AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
-import { TestCluster } from '../support/cluster.js';
+import { clusterForSuite } from '../support/cluster.js';
 import { eventually, stack, temporalClient } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
 
 describe('EC2 faults and real EC2 semantics', () => {
-  const c = new TestCluster();
-
-  beforeAll(async () => {
-    await proxy.reset();
-    await c.addNodes(2);
-    c.controller.start();
-  }, 120000);
+  const c = clusterForSuite(2);
   afterEach(async () => {
     await hold.release();
     await proxy.reset();
   });
-  afterAll(() => c.teardown(), 180000);
 
   it('converges with 30% of calls throttled and attachments passing through `attaching`', async () => {
     const s = stack();

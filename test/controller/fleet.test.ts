@@ -1,19 +1,11 @@
 // The scheduled fleet sweep: an ENI deleted behind the controller's back is recreated, a leaked ENI is deleted.
 import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, DetachNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
-import { TestCluster } from '../support/cluster.js';
+import { clusterForSuite } from '../support/cluster.js';
 import { eventually, stack, temporalClient } from '../support/env.js';
-import { proxy } from '../support/proxy.js';
 
 describe('fleet sweep', () => {
   // A long interval: the test triggers the sweep itself, so nothing runs behind its back.
-  const c = new TestCluster({ FLEET_SWEEP_SECONDS: '3600', LEAK_COOLDOWN_SECONDS: '600' });
-
-  beforeAll(async () => {
-    await proxy.reset();
-    await c.addNodes(1);
-    c.controller.start();
-  }, 120000);
-  afterAll(() => c.teardown(), 180000);
+  const c = clusterForSuite(1, { FLEET_SWEEP_SECONDS: '3600', LEAK_COOLDOWN_SECONDS: '600' });
 
   async function sweep(): Promise<void> {
     const { client, connection } = await temporalClient();

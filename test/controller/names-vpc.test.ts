@@ -2,12 +2,11 @@
 // subnet Name tags repeat across VPCs. A name that two resources carry in that VPC is an error naming the field.
 import { CreateSubnetCommand, DeleteSubnetCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import type { NodeENI } from '../../common/nodeeni.js';
-import { TestCluster } from '../support/cluster.js';
+import { clusterForSuite } from '../support/cluster.js';
 import { eventually, stack } from '../support/env.js';
-import { proxy } from '../support/proxy.js';
 
 describe("names resolve in the node's VPC", () => {
-  const c = new TestCluster();
+  const c = clusterForSuite(1);
   const made: string[] = [];
   const subnet = async (vpcId: string, cidr: string, name: string) => {
     const id = (
@@ -24,15 +23,10 @@ describe("names resolve in the node's VPC", () => {
   });
   const eniOf = async (name: string) => (await c.enis([{ Name: 'tag:NodeENI', Values: [name] }]))[0]!;
 
-  beforeAll(async () => {
-    await proxy.reset();
-    await c.addNodes(1);
-    c.controller.start();
-  }, 120000);
+  // After the cluster's teardown (registered first, run first): its ENIs are gone from these subnets.
   afterAll(async () => {
-    await c.teardown();
     for (const id of made) await c.ec2.send(new DeleteSubnetCommand({ SubnetId: id })).catch(() => undefined);
-  }, 180000);
+  });
 
   it("securityGroupNames: [default] is the node's VPC's default group, not another VPC's", async () => {
     const s = stack();

@@ -3,21 +3,13 @@
 // stale cache: no ENI and no running lifecycle may outlive its NodeENI.
 import { TAG_NODEENI, lifecycleWorkflowId } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
-import { TestCluster } from '../support/cluster.js';
+import { clusterForSuite } from '../support/cluster.js';
 import { eventually, stack, temporalClient } from '../support/env.js';
-import { proxy } from '../support/proxy.js';
 
 const ROUNDS = 40;
 
 describe('create and delete at once, under a selector', () => {
-  const c = new TestCluster();
-
-  beforeAll(async () => {
-    await proxy.reset();
-    await c.addNodes(1);
-    c.controller.start();
-  }, 120000);
-  afterAll(() => c.teardown(), 180000);
+  const c = clusterForSuite(1);
 
   it(`${ROUNDS} NodeENIs created and deleted at once leave no ENI and no running lifecycle`, async () => {
     const s = stack();

@@ -1,19 +1,12 @@
 // Editing a NodeENI reconverges its pairs: an MTU change reconfigures the interface in place, a device-index
 // change re-attaches the same ENI, a subnet change replaces the ENI. The pair's state is queryable.
-import { TestCluster } from '../support/cluster.js';
+import { clusterForSuite } from '../support/cluster.js';
 import { eventually, stack, temporalClient } from '../support/env.js';
 import { countsByAction, proxy } from '../support/proxy.js';
 import type { PairState } from '../../common/lifecycle-contract.js';
 
 describe('spec changes on a running pair', () => {
-  const c = new TestCluster();
-
-  beforeAll(async () => {
-    await proxy.reset();
-    await c.addNodes(1);
-    c.controller.start();
-  }, 120000);
-  afterAll(() => c.teardown(), 180000);
+  const c = clusterForSuite(1);
 
   const attachment = async () => (await c.get('jumbo-frames-eni'))?.status?.attachments?.[0];
 

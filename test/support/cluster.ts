@@ -8,6 +8,7 @@ import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../../commo
 import type { NodeENI } from '../../common/nodeeni.js';
 import { ControllerProcess } from './controller-process.js';
 import { eventually, kubeClients, motoEc2, stack, temporalClient, uniq } from './env.js';
+import { proxy } from './proxy.js';
 
 // The seeds' manifests with the account-specific IDs swapped for the emulator's (shared with the demo).
 import { seedManifest } from '../../demo/manifests.js';
@@ -160,6 +161,21 @@ export class TestCluster {
     }
     this.ec2.destroy();
   }
+}
+
+/**
+ * The usual cluster of a describe block: the EC2 proxy reset, `nodes` simulated nodes, the controller started;
+ * torn down after the block.
+ */
+export function clusterForSuite(nodes = 1, controllerEnv: Record<string, string> = {}): TestCluster {
+  const c = new TestCluster(controllerEnv);
+  beforeAll(async () => {
+    await proxy.reset();
+    await c.addNodes(nodes);
+    c.controller.start();
+  }, 120000);
+  afterAll(() => c.teardown(), 180000);
+  return c;
 }
 
 export function mergePatch() {
