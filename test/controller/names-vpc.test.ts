@@ -7,6 +7,8 @@ import { eventually, stack } from '../support/env.js';
 
 describe("names resolve in the node's VPC", () => {
   const c = clusterForSuite(1);
+  // Subnets of this run: /24s picked by the run ID, so a second run on the same stack does not collide with the first.
+  const octet = (k: number) => 100 + (parseInt(c.runId.slice(-4), 16) % 50) * 3 + k;
   const made: string[] = [];
   const subnet = async (vpcId: string, cidr: string, name: string) => {
     const id = (
@@ -43,8 +45,8 @@ describe("names resolve in the node's VPC", () => {
     const s = stack();
     // The other VPC's subnet is the older one: a lookup across VPCs that takes the first match would take it.
     const shared = `shared-name-${c.runId}`;
-    await subnet(s.seed.otherVpc.vpcId, '10.20.2.0/24', shared);
-    const ours = await subnet(s.seed.vpcId, '10.10.202.0/24', shared);
+    await subnet(s.seed.otherVpc.vpcId, `10.20.${octet(0)}.0/24`, shared);
+    const ours = await subnet(s.seed.vpcId, `10.10.${octet(0)}.0/24`, shared);
     const name = `subnet-name-${c.runId}`;
     await c.apply(manifest(name, { subnetNames: [shared], securityGroupIDs: [s.seed.securityGroups[0]!.id], deviceIndex: 2 }));
     const ready = await c.waitReady(name, 1);
@@ -55,7 +57,7 @@ describe("names resolve in the node's VPC", () => {
   it('a name two subnets carry in the node\'s VPC is refused naming the field and both subnets; nothing is created', async () => {
     const s = stack();
     const dup = `dup-${c.runId}`;
-    const ids = [await subnet(s.seed.vpcId, '10.10.200.0/24', dup), await subnet(s.seed.vpcId, '10.10.201.0/24', dup)];
+    const ids = [await subnet(s.seed.vpcId, `10.10.${octet(1)}.0/24`, dup), await subnet(s.seed.vpcId, `10.10.${octet(2)}.0/24`, dup)];
     const name = `ambiguous-${c.runId}`;
     await c.apply(manifest(name, { subnetNames: [dup], securityGroupIDs: [s.seed.securityGroups[0]!.id], deviceIndex: 3 }));
     const degraded = await eventually('Degraded naming the field', async () => {
