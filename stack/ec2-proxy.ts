@@ -149,14 +149,15 @@ export function errorCodeOf(xml: string): string | undefined {
 }
 
 /**
- * Applies `fn` to each top-level `<item>` of `<networkInterfaceSet>`. ENI items contain nested `<item>`s
- * (groupSet, privateIpAddressesSet, tagSet), so items are found by counting depth, not by a lazy regex.
+ * Applies `fn` to each top-level `<item>` of the list element `set` (e.g. `networkInterfaceSet`). Items contain
+ * nested `<item>`s (an ENI's groupSet and tagSet, a group's rules), so they are found by counting depth, not by a
+ * lazy regex.
  */
-export function mapNetworkInterfaceItems(xml: string, fn: (item: string) => string): string {
-  const open = xml.indexOf('<networkInterfaceSet>');
-  if (open < 0) return xml; // absent or `<networkInterfaceSet/>`
-  const start = open + '<networkInterfaceSet>'.length;
-  const end = xml.indexOf('</networkInterfaceSet>', start);
+export function mapTopLevelItems(xml: string, set: string, fn: (item: string) => string): string {
+  const open = xml.indexOf(`<${set}>`);
+  if (open < 0) return xml; // absent or `<set/>`
+  const start = open + set.length + 2;
+  const end = xml.indexOf(`</${set}>`, start);
   if (end < 0) return xml;
   const body = xml.slice(start, end);
   const tag = /<(\/?)item>/g;
@@ -175,6 +176,9 @@ export function mapNetworkInterfaceItems(xml: string, fn: (item: string) => stri
   }
   return xml.slice(0, start) + out + body.slice(copied) + xml.slice(end);
 }
+
+/** `mapTopLevelItems` over a DescribeNetworkInterfaces answer's ENIs. */
+export const mapNetworkInterfaceItems = (xml: string, fn: (item: string) => string): string => mapTopLevelItems(xml, 'networkInterfaceSet', fn);
 
 export interface EniSummary {
   id: string;
@@ -222,19 +226,13 @@ export function parseInstance(xml: string): { type?: string; az?: string } | und
 /** The groups of a DescribeSecurityGroups answer, with their VPC. */
 export function parseSecurityGroups(xml: string): { id: string; vpcId?: string }[] {
   const out: { id: string; vpcId?: string }[] = [];
-  const info = /<securityGroupInfo>([\s\S]*)<\/securityGroupInfo>/.exec(xml)?.[1] ?? '';
-  // Top-level items only: rules nest their own <item>s, which carry groupIds of other groups.
-  let depth = 0;
-  let start = -1;
-  for (const m of info.matchAll(/<(\/?)item>/g)) {
-    if (m[1] === '') {
-      if (depth++ === 0) start = m.index + m[0].length;
-    } else if (--depth === 0) {
-      const item = info.slice(start, m.index).replace(/<(ipPermissions|ipPermissionsEgress)>[\s\S]*?<\/\1>/g, '').replace(/<(ipPermissions|ipPermissionsEgress)\/>/g, '');
-      const id = tagValue(item, 'groupId');
-      if (id) out.push({ id, vpcId: tagValue(item, 'vpcId') });
-    }
-  }
+  mapTopLevelItems(xml, 'securityGroupInfo', (item) => {
+    // A group's rules name other groups (their groupId and vpcId): read only the group's own fields.
+    const own = item.replace(/<(ipPermissions|ipPermissionsEgress)>[\s\S]*?<\/\1>/g, '');
+    const id = tagValue(own, 'groupId');
+    if (id) out.push({ id, vpcId: tagValue(own, 'vpcId') });
+    return item;
+  });
   return out;
 }
 
