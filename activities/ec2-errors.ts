@@ -35,8 +35,8 @@ const PERMANENT = new Set([
   'IdempotentParameterMismatch',
 ]);
 
-/** Codes of transient states and service trouble: retried with backoff. */
-const THROTTLING = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled']);
+/** Codes of transient states and service trouble: retried with backoff. Ec2BudgetExceeded is the controller's own budget (workers/ec2-budget.ts). */
+const THROTTLING = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled', 'Ec2BudgetExceeded']);
 const TRANSIENT = new Set([
   'InternalError',
   'InternalFailure',

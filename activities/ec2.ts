@@ -20,6 +20,7 @@ import { classifyEc2Error, errorCode } from './ec2-errors.js';
 import { adoptionTags, creationTags } from './eni-tags.js';
 import { TAG_CLUSTER, TAG_NODE, TAG_NODEENI } from '../common/names.js';
 import { TtlCache } from './ttl-cache.js';
+import { DescribeFailed, TransitionPoller, type WaitOptions, type WaitProgress } from './transition-poller.js';
 
 export interface EniInfo {
   eniId: string;
@@ -58,6 +59,12 @@ export interface ResolvedNetwork {
   securityGroupIds: string[];
 }
 
+/** A pair's ENIs (found by its tags) and the device indexes in use on its instance. */
+export interface PairEnis {
+  owned: EniInfo[];
+  usedDeviceIndexes: number[];
+}
+
 /** The pair and subnet an ENI belongs to. */
 export interface PairSubnet {
   nodeENI: string;
@@ -72,6 +79,10 @@ export interface Ec2ActivityDeps {
   lookupTtlMs?: number;
   /** Poll interval of the waits (attach/detach). */
   pollMs?: number;
+  /** The process's shared attach/detach poller; default: one made here with pollMs. */
+  poller?: TransitionPoller;
+  /** Heartbeat interval of the waits; default 5000. */
+  heartbeatMs?: number;
   now?: () => Date;
 }
 
@@ -130,12 +141,11 @@ export async function clientToken(key: string): Promise<string> {
   return `mneni-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export function createEc2Activities(deps: Ec2ActivityDeps) {
   const { ec2 } = deps;
   const ttl = deps.lookupTtlMs ?? 5 * 60_000;
-  const pollMs = deps.pollMs ?? 1000;
+  const poller = deps.poller ?? new TransitionPoller({ ec2, pollMs: deps.pollMs ?? 1000 });
+  const heartbeatMs = deps.heartbeatMs ?? 5000;
   const now = deps.now ?? (() => new Date());
   const subnetCache = new TtlCache<ResolvedSubnet[]>(ttl);
   const sgCache = new TtlCache<string[]>(ttl);
@@ -173,15 +183,23 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     return out;
   }
 
-  /** One ENI by ID, or undefined when EC2 no longer has it. */
+  /** One ENI by ID, or undefined when EC2 no longer has it. A filter, not NetworkInterfaceIds: EC2's larger bucket. */
   async function describeEni(eniId: string): Promise<EniInfo | undefined> {
+    const found = await describeEnis('DescribeNetworkInterfaces', [{ Name: 'network-interface-id', Values: [eniId] }]);
+    return found.find((e) => e.eniId === eniId);
+  }
+
+  /** Waits on the shared poller, heartbeating what it last saw; cancellation removes the waiter. */
+  async function awaitTransition<T>(start: (o: WaitOptions) => Promise<T>): Promise<T> {
+    const ctx = Context.current();
+    let progress: WaitProgress = { status: 'waiting', polls: 0 };
+    const beat = setInterval(() => ctx.heartbeat(progress), heartbeatMs);
     try {
-      const r = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
-      const n = r.NetworkInterfaces?.[0];
-      return n ? toEniInfo(n) : undefined;
+      return await start({ signal: ctx.cancellationSignal, onPoll: (p) => (progress = p) });
     } catch (err) {
-      if (errorCode(err) === 'InvalidNetworkInterfaceID.NotFound') return undefined;
-      throw ec2Failure('DescribeNetworkInterfaces', err);
+      throw err instanceof DescribeFailed ? ec2Failure('DescribeNetworkInterfaces', err.cause) : err;
+    } finally {
+      clearInterval(beat);
     }
   }
 
@@ -262,29 +280,44 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     return list;
   }
 
+  async function resolveNetwork(refs: NetworkRefs): Promise<ResolvedNetwork> {
+    // Only names need the VPC: IDs are unique in the account (and EC2 itself refuses a group of another VPC).
+    const vpcId = refs.instanceId && (refs.subnetNames.length || refs.securityGroupNames.length) ? await vpcOfInstance(refs.instanceId) : undefined;
+    const [subnets, securityGroupIds] = await Promise.all([
+      resolveSubnets(refs.subnetIds, refs.subnetNames, vpcId),
+      resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames, vpcId),
+    ]);
+    return { subnets, securityGroupIds };
+  }
+
+  async function describePair(input: { nodeENI: string; nodeName: string; instanceId: string }): Promise<PairEnis> {
+    const [owned, onInstance] = await Promise.all([
+      describeEnis('DescribeNetworkInterfaces', [
+        { Name: `tag:${TAG_NODEENI}`, Values: [input.nodeENI] },
+        { Name: `tag:${TAG_NODE}`, Values: [input.nodeName] },
+      ]),
+      describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [input.instanceId] }]),
+    ]);
+    const used = onInstance.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
+    return { owned, usedDeviceIndexes: [...new Set(used)].sort((a, b) => a - b) };
+  }
+
   return {
     /** Subnets (by ID or Name tag) and security groups (by ID, group name or Name tag), cached. */
-    async resolveNetwork(refs: NetworkRefs): Promise<ResolvedNetwork> {
-      // Only names need the VPC: IDs are unique in the account (and EC2 itself refuses a group of another VPC).
-      const vpcId = refs.instanceId && (refs.subnetNames.length || refs.securityGroupNames.length) ? await vpcOfInstance(refs.instanceId) : undefined;
-      const [subnets, securityGroupIds] = await Promise.all([
-        resolveSubnets(refs.subnetIds, refs.subnetNames, vpcId),
-        resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames, vpcId),
-      ]);
-      return { subnets, securityGroupIds };
-    },
+    resolveNetwork,
 
     /** The pair's ENIs found by tags (adoption) and the device indexes in use on the instance. */
-    async describePair(input: { nodeENI: string; nodeName: string; instanceId: string }): Promise<{ owned: EniInfo[]; usedDeviceIndexes: number[] }> {
-      const [owned, onInstance] = await Promise.all([
-        describeEnis('DescribeNetworkInterfaces', [
-          { Name: `tag:${TAG_NODEENI}`, Values: [input.nodeENI] },
-          { Name: `tag:${TAG_NODE}`, Values: [input.nodeName] },
-        ]),
-        describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [input.instanceId] }]),
-      ]);
-      const used = onInstance.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
-      return { owned, usedDeviceIndexes: [...new Set(used)].sort((a, b) => a - b) };
+    describePair,
+
+    /**
+     * resolveNetwork and describePair in one activity, run concurrently. When both fail, resolveNetwork's error
+     * is the one thrown (a bad reference is the user's to fix, whatever else failed).
+     */
+    async inspectPair(input: NetworkRefs & { nodeENI: string; nodeName: string; instanceId: string }): Promise<{ network: ResolvedNetwork } & PairEnis> {
+      const [network, pair] = await Promise.allSettled([resolveNetwork(input), describePair(input)]);
+      if (network.status === 'rejected') throw network.reason;
+      if (pair.status === 'rejected') throw pair.reason;
+      return { network: network.value, ...pair.value };
     },
 
     /** Creates the ENI with its tags; the ClientToken makes a retry return the same ENI. */
@@ -343,20 +376,19 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       }
     },
 
-    /** Polls (heartbeating) until the attachment is `attached`; one describe when EC2 is quick. */
-    async waitAttached(input: { eniId: string; attachmentId: string }): Promise<EniInfo> {
-      const ctx = Context.current();
-      for (let i = 0; ; i++) {
-        const eni = await describeEni(input.eniId);
-        if (!eni) throw ApplicationFailure.nonRetryable(`ENI ${input.eniId} disappeared while attaching`, 'EniGone');
-        const a = eni.attachment;
-        if (a?.attachmentId === input.attachmentId && a.status === 'attached') return eni;
-        if (!a || a.attachmentId !== input.attachmentId || a.status === 'detached' || a.status === 'detaching') {
-          throw ApplicationFailure.nonRetryable(`ENI ${input.eniId}: attachment ${input.attachmentId} is ${a?.status ?? 'gone'}`, 'AttachmentLost');
-        }
-        ctx.heartbeat({ status: a.status, polls: i + 1 });
-        await Promise.race([sleep(Math.min(pollMs * 2 ** Math.min(i, 3), 5000)), ctx.cancelled]);
-      }
+    /**
+     * Waits (heartbeating, on the process's shared poller) until the attachment is `attached`; fails EniGone or
+     * AttachmentLost. With deleteOnTermination, then sets the attachment's DeleteOnTermination if it differs and
+     * returns the value written (not read back: moto ignores it).
+     */
+    async waitAttached(input: { eniId: string; attachmentId: string; deleteOnTermination?: boolean }): Promise<EniInfo> {
+      const eni = toEniInfo(await awaitTransition((o) => poller.waitAttached(input, o)));
+      const dot = input.deleteOnTermination;
+      if (dot === undefined || !eni.attachment || eni.attachment.deleteOnTermination === dot) return eni;
+      await call('ModifyNetworkInterfaceAttribute', () =>
+        ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: input.eniId, Attachment: { AttachmentId: input.attachmentId, DeleteOnTermination: dot } })),
+      );
+      return { ...eni, attachment: { ...eni.attachment, deleteOnTermination: dot } };
     },
 
     async setDeleteOnTermination(input: { eniId: string; attachmentId: string; value: boolean }): Promise<void> {
@@ -381,15 +413,9 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       }
     },
 
-    /** Polls (heartbeating) until the ENI is `available` or gone. */
+    /** Waits (heartbeating, on the process's shared poller) until the ENI is `available` without attachment, or gone. */
     async waitDetached(input: { eniId: string }): Promise<void> {
-      const ctx = Context.current();
-      for (let i = 0; ; i++) {
-        const eni = await describeEni(input.eniId);
-        if (!eni || (eni.status === 'available' && !eni.attachment)) return;
-        ctx.heartbeat({ status: eni.attachment?.status ?? eni.status, polls: i + 1 });
-        await Promise.race([sleep(Math.min(pollMs * 2 ** Math.min(i, 3), 5000)), ctx.cancelled]);
-      }
+      await awaitTransition((o) => poller.waitDetached(input, o));
     },
 
     /** Deletes; an ENI already gone is success. */

@@ -13,6 +13,8 @@ export interface KubeActivityDeps {
   eventNamespace?: string;
   /** Identifies this controller instance in Events. */
   instance?: string;
+  /** Called after a pair's status was written (metrics). */
+  onPairStatus?: (input: PairStatusInput) => void;
 }
 
 export interface PairStatusInput {
@@ -49,6 +51,12 @@ function kubeFailure(action: string, err: unknown): Error {
   return ApplicationFailure.retryable(message, `Kubernetes${code ?? 'Error'}`);
 }
 
+/** A pair's report: its status entries (when they changed) and the Events of the steps since the last one. */
+export interface PairReportInput {
+  status?: PairStatusInput;
+  events?: EventInput[];
+}
+
 export function eventName(nodeENI: string, key: string): string {
   return `${nodeENI.slice(0, 200)}.${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
@@ -83,41 +91,55 @@ export function createKubeActivities(deps: KubeActivityDeps) {
     },
   });
 
+  async function applyPairStatus(input: PairStatusInput): Promise<boolean> {
+    try {
+      const exists = await statuses.submit(input.nodeENI, input.nodeName, input.attachments);
+      deps.onPairStatus?.(input);
+      return exists;
+    } catch (err) {
+      if (err instanceof StatusConflict) throw ApplicationFailure.retryable(err.message, 'StatusConflict');
+      throw kubeFailure('write NodeENI status', err);
+    }
+  }
+
+  async function emitEvent(input: EventInput): Promise<void> {
+    const now = new Date();
+    try {
+      await core.createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { name: eventName(input.nodeENI, input.key), namespace: ns },
+          involvedObject: { apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, name: input.nodeENI, uid: input.uid },
+          type: input.type,
+          reason: input.reason,
+          message: input.message.slice(0, 1024),
+          source: { component: EVENT_SOURCE },
+          reportingComponent: EVENT_SOURCE,
+          reportingInstance: deps.instance ?? EVENT_SOURCE,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (err) {
+      if (httpCode(err) === 409) return;
+      throw kubeFailure('create Event', err);
+    }
+  }
+
   return {
     /** Sets this pair's attachments; returns false when the NodeENI no longer exists. */
-    async applyPairStatus(input: PairStatusInput): Promise<boolean> {
-      try {
-        return await statuses.submit(input.nodeENI, input.nodeName, input.attachments);
-      } catch (err) {
-        if (err instanceof StatusConflict) throw ApplicationFailure.retryable(err.message, 'StatusConflict');
-        throw kubeFailure('write NodeENI status', err);
-      }
-    },
-
+    applyPairStatus,
     /** Writes an Event on the NodeENI; the same key twice writes one Event. */
-    async emitEvent(input: EventInput): Promise<void> {
-      const now = new Date();
-      try {
-        await core.createNamespacedEvent({
-          namespace: ns,
-          body: {
-            metadata: { name: eventName(input.nodeENI, input.key), namespace: ns },
-            involvedObject: { apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, name: input.nodeENI, uid: input.uid },
-            type: input.type,
-            reason: input.reason,
-            message: input.message.slice(0, 1024),
-            source: { component: EVENT_SOURCE },
-            reportingComponent: EVENT_SOURCE,
-            reportingInstance: deps.instance ?? EVENT_SOURCE,
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-        });
-      } catch (err) {
-        if (httpCode(err) === 409) return;
-        throw kubeFailure('create Event', err);
-      }
+    emitEvent,
+    /**
+     * One activity for what a converge pass reports: the status entries, then the Events (each keyed, so a
+     * retry writes none twice). Returns false when the NodeENI no longer exists.
+     */
+    async reportPair(input: PairReportInput): Promise<boolean> {
+      const exists = input.status ? await applyPairStatus(input.status) : true;
+      if (exists) for (const e of input.events ?? []) await emitEvent(e);
+      return exists;
     },
   };
 }

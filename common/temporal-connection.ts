@@ -62,10 +62,11 @@ export function temporalConnectionOptions(env: TemporalEnv): TemporalConnectionS
 export function parseEnvOrExit<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {
   const r = schema.safeParse(env);
   if (r.success) return r.data;
-  // Name the variable itself; a position inside a list value (COMPONENTS=a,b) goes into the message.
+  // Name the variable itself; a position inside a list value (COMPONENTS=a,b) or a key of a JSON value goes into the message.
   const lines = r.error.issues.map((i) => {
     const [variable, ...rest] = i.path.map(String);
-    return `  ${variable ?? '(environment)'}: ${rest.length ? `item ${Number(rest[0]) + 1}: ` : ''}${i.message}`;
+    const where = !rest.length ? '' : typeof i.path[1] === 'number' ? `item ${Number(rest[0]) + 1}: ` : `${rest.join('.')}: `;
+    return `  ${variable ?? '(environment)'}: ${where}${i.message}`;
   });
   console.error(`invalid configuration:\n${lines.join('\n')}`);
   process.exit(2);

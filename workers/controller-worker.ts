@@ -1,18 +1,20 @@
-// The controller worker: lifecycle and fleet workflows plus EC2 and fleet activities on `multi-eni-controller`,
-// with the EC2 budget enforced by the server across every replica; the lifecycles' Kubernetes activities on
-// `multi-eni-controller-kube`, so status writes and Events do not spend that budget.
+// The controller worker: lifecycle and fleet workflows plus EC2 and fleet activities on `multi-eni-controller`;
+// the lifecycles' Kubernetes activities on `multi-eni-controller-kube`. EC2 calls wait in-process on the per-action
+// EC2 budget (workers/ec2-budget.ts); a task-queue rate limit (enforced by the server) only when one is configured.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import type { TemporalConnectionSettings } from './temporal-connection.js';
+import type { TemporalConnectionSettings } from '../common/temporal-connection.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createEc2Activities } from '../activities/ec2.js';
 import { createKubeActivities } from '../activities/kube.js';
 import { createFleetActivities } from '../activities/fleet.js';
 import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, kubeTaskQueue, SEARCH_ATTRIBUTES, WORKFLOW_TYPE_FLEET } from '../common/names.js';
 import { makeEc2Client } from './ec2-client.js';
+import { Ec2Budget, type BudgetSettings } from './ec2-budget.js';
 import type { ControllerMetrics } from './metrics.js';
 
 export interface ControllerWorkerOptions {
@@ -22,9 +24,13 @@ export interface ControllerWorkerOptions {
   region: string;
   ec2Endpoint?: string;
   clusterName: string;
-  /** Activities per second for the whole task queue, enforced by the server across replicas. */
-  ec2RatePerSecond: number;
+  /** Activities per second for the whole task queue, enforced by the server across replicas; unset = no limit. */
+  ec2RatePerSecond?: number;
+  /** This process's share of EC2's per-action buckets (scale) and an account's raised limits (overrides). */
+  ec2Budget?: BudgetSettings;
   maxConcurrentActivities: number;
+  /** Workflows kept in memory (sticky cache); others replay from history when they next run. */
+  maxCachedWorkflows?: number;
   fleetSweepSeconds: number;
   leakCooldownSeconds: number;
   taskQueue?: string;
@@ -32,6 +38,17 @@ export interface ControllerWorkerOptions {
   metrics?: ControllerMetrics;
   /** Poll interval of the attach/detach waits. */
   pollMs?: number;
+}
+
+/** Longest wait for an EC2 token before a call is refused and retried later; below the EC2 activities' 10 min bound. */
+const BUDGET_MAX_WAIT_MS = 8 * 60_000;
+
+function heartbeatIfInActivity(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // Not inside an activity (a call from elsewhere in the process): nothing to report to.
+  }
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -81,22 +98,22 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
   }
   await ensureFleetSchedule(client, taskQueue, o.fleetSweepSeconds, o.leakCooldownSeconds, o.fleetScheduleId);
 
-  const ec2 = makeEc2Client({ region: o.region, endpoint: o.ec2Endpoint, record: o.metrics ? (a, r) => o.metrics!.ec2Calls.inc({ action: a, outcome: r }) : undefined });
-  const kube = createKubeActivities({ kc: o.kc });
+  const m = o.metrics;
+  const budget = new Ec2Budget({
+    ...o.ec2Budget,
+    onWait: m ? (bucket, ms) => (m.ec2BudgetWaits.inc({ bucket }), m.ec2BudgetWaitSeconds.inc({ bucket }, ms / 1000)) : undefined,
+    onRefused: m ? (bucket) => m.ec2BudgetRefused.inc({ bucket }) : undefined,
+    // EC2 activities heartbeat while they wait for a token: a long queue is progress, a dead worker is not.
+    whileWaiting: heartbeatIfInActivity,
+    maxWaitMs: BUDGET_MAX_WAIT_MS,
+  });
+  const ec2 = makeEc2Client({ region: o.region, endpoint: o.ec2Endpoint, budget, record: m ? (a, r) => m.ec2Calls.inc({ action: a, outcome: r }) : undefined });
+  const kube = createKubeActivities({ kc: o.kc, onPairStatus: m ? (input) => m.recordPairPhases(`${input.nodeENI}/${input.nodeName}`, input.attachments.map((a) => a.phase ?? 'Unknown')) : undefined });
   const activities = {
     ...createEc2Activities({ ec2, clusterName: o.clusterName, pollMs: o.pollMs }),
     ...kube,
     ...createFleetActivities({ client }),
   };
-  if (o.metrics) {
-    const m = o.metrics;
-    const apply = activities.applyPairStatus;
-    activities.applyPairStatus = async (input) => {
-      const ok = await apply(input);
-      m.recordPairPhases(`${input.nodeENI}/${input.nodeName}`, input.attachments.map((a) => a.phase ?? 'Unknown'));
-      return ok;
-    };
-  }
   const connection = await NativeConnection.connect(o.connection);
   const workers = [
     await Worker.create({
@@ -106,14 +123,16 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
       ...workflowCode(),
       // Kubernetes activities stay registered here too: lifecycles scheduled them on this queue before they had their own.
       activities,
-      maxTaskQueueActivitiesPerSecond: o.ec2RatePerSecond,
+      ...(o.ec2RatePerSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: o.ec2RatePerSecond } : {}),
       maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
+      // Pairs at rest are evicted past this many and replay on their next signal: memory stays bounded.
+      maxCachedWorkflows: o.maxCachedWorkflows,
     }),
     await Worker.create({
       connection,
       namespace: o.namespace,
       taskQueue: kubeTaskQueue(taskQueue),
-      activities: { applyPairStatus: activities.applyPairStatus, emitEvent: activities.emitEvent },
+      activities: { applyPairStatus: activities.applyPairStatus, emitEvent: activities.emitEvent, reportPair: activities.reportPair },
       maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
     }),
   ];

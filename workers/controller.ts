@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { createControllerWorker } from './controller-worker.js';
 import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID } from '../common/names.js';
 import { ControllerMetrics, serveMetrics } from './metrics.js';
-import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions } from './temporal-connection.js';
+import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions } from '../common/temporal-connection.js';
+import { Ec2BudgetEnvSchema } from './ec2-budget.js';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -18,9 +19,16 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   EC2_ENDPOINT: z.url().optional(),
   /** Names this cluster in the ENIs' cluster tag, which the fleet sweep scans by. */
   CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,99}$/, 'letters, digits, - _ . (at most 100)').default('default'),
-  /** Activities per second on the controller task queue, across all replicas: the EC2 call budget. */
-  EC2_RATE_LIMIT: z.coerce.number().positive().default(20),
-  MAX_CONCURRENT_ACTIVITIES: int(50, 1),
+  /**
+   * Optional: activities per second on the controller task queue across all replicas, enforced by the Temporal
+   * server. Unset (the default) = none; the EC2 budget (EC2_BUDGET_*) paces EC2 calls per action instead.
+   */
+  EC2_RATE_LIMIT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().positive().optional()),
+  ...Ec2BudgetEnvSchema.shape,
+  /** Per replica; EC2 activities wait for budget tokens while holding a slot (an idle promise), hence many. */
+  MAX_CONCURRENT_ACTIVITIES: int(1000, 1),
+  /** Pair workflows kept in memory per replica; the rest are evicted and replay from history on their next task. */
+  MAX_CACHED_WORKFLOWS: int(150, 0),
   FLEET_SWEEP_SECONDS: int(300, 10),
   LEAK_COOLDOWN_SECONDS: int(900, 0),
   METRICS_PORT: int(9090),
@@ -56,9 +64,9 @@ async function main(): Promise<void> {
   const server = serveMetrics(metrics, env.METRICS_PORT, sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined, () => ready);
 
   if (env.COMPONENTS.includes('watcher')) {
-    const { startWatcher } = await import('../watcher/index.js');
+    const { startWatcher, newCounters } = await import('../watcher/index.js');
     const client = new Client({ connection: await Connection.connect(connection), namespace: env.TEMPORAL_NAMESPACE });
-    let last = { signalsSent: 0, releasesSent: 0 };
+    let last = newCounters();
     const watcher = startWatcher({
       kubeConfig: kc,
       client,
@@ -71,7 +79,10 @@ async function main(): Promise<void> {
         const c = watcher.counters;
         metrics.signals.inc({ kind: 'spec' }, c.signalsSent - last.signalsSent);
         metrics.signals.inc({ kind: 'release' }, c.releasesSent - last.releasesSent);
-        last = { signalsSent: c.signalsSent, releasesSent: c.releasesSent };
+        for (const kind of ['reconcileErrors', 'signalErrors', 'statusWrites', 'finalizersAdded', 'finalizersRemoved', 'eventsWritten'] as const) {
+          metrics.watcherOps.inc({ kind }, c[kind] - last[kind]);
+        }
+        last = { ...c };
       },
     });
     stops.push(() => watcher.stop());
@@ -87,7 +98,9 @@ async function main(): Promise<void> {
       ec2Endpoint: env.EC2_ENDPOINT,
       clusterName: env.CLUSTER_NAME,
       ec2RatePerSecond: env.EC2_RATE_LIMIT,
+      ec2Budget: { scale: env.EC2_BUDGET_SCALE, overrides: env.EC2_BUDGET_OVERRIDES },
       maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES,
+      maxCachedWorkflows: env.MAX_CACHED_WORKFLOWS,
       fleetSweepSeconds: env.FLEET_SWEEP_SECONDS,
       leakCooldownSeconds: env.LEAK_COOLDOWN_SECONDS,
       metrics,

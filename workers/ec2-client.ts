@@ -1,6 +1,8 @@
 // The EC2 client: one attempt per call (Temporal's retry policy owns backoff, so retries do not multiply),
-// an optional endpoint override (emulators, VPC endpoints), and a middleware that counts calls.
+// an optional endpoint override (emulators, VPC endpoints), a middleware that counts calls, and optionally the
+// per-action EC2 budget (workers/ec2-budget.ts) every call waits on.
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { addEc2BudgetMiddleware, type Ec2Budget } from './ec2-budget.js';
 
 export type CallRecorder = (action: string, outcome: string) => void;
 
@@ -13,9 +15,10 @@ export function disableImdsV1ByDefault(env: NodeJS.ProcessEnv = process.env): vo
   env.AWS_EC2_METADATA_V1_DISABLED ??= 'true';
 }
 
-export function makeEc2Client(opts: { region: string; endpoint?: string; record?: CallRecorder }): EC2Client {
+export function makeEc2Client(opts: { region: string; endpoint?: string; record?: CallRecorder; budget?: Ec2Budget }): EC2Client {
   disableImdsV1ByDefault();
   const ec2 = new EC2Client({ region: opts.region, maxAttempts: 1, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) });
+  if (opts.budget) addEc2BudgetMiddleware(ec2, opts.budget);
   if (opts.record) {
     const record = opts.record;
     ec2.middlewareStack.add(

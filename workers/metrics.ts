@@ -6,6 +6,24 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly ec2Calls = new Counter({ name: 'multi_eni_ec2_calls_total', help: 'EC2 API calls by action and outcome', labelNames: ['action', 'outcome'], registers: [this.registry] });
+  readonly ec2BudgetWaits = new Counter({
+    name: 'multi_eni_ec2_budget_waits_total',
+    help: "EC2 calls that waited for a token of the controller's EC2 budget, by bucket",
+    labelNames: ['bucket'],
+    registers: [this.registry],
+  });
+  readonly ec2BudgetWaitSeconds = new Counter({
+    name: 'multi_eni_ec2_budget_wait_seconds_total',
+    help: "Time EC2 calls waited for a token of the controller's EC2 budget, by bucket",
+    labelNames: ['bucket'],
+    registers: [this.registry],
+  });
+  readonly ec2BudgetRefused = new Counter({
+    name: 'multi_eni_ec2_budget_refused_total',
+    help: 'EC2 calls refused unsent (retried later by Temporal) because their wait for a token would have been too long, by bucket',
+    labelNames: ['bucket'],
+    registers: [this.registry],
+  });
   readonly attachments = new Gauge({ name: 'multi_eni_attachments', help: 'ENI attachments by phase, as last written to status', labelNames: ['phase'], registers: [this.registry] });
   readonly reconcileSeconds = new Histogram({
     name: 'multi_eni_watcher_reconcile_seconds',
@@ -14,6 +32,12 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
   readonly signals = new Counter({ name: 'multi_eni_watcher_signals_total', help: 'Signals sent by the watcher', labelNames: ['kind'], registers: [this.registry] });
+  readonly watcherOps = new Counter({
+    name: 'multi_eni_watcher_operations_total',
+    help: 'Watcher operations by kind: reconcileErrors, signalErrors, statusWrites, finalizersAdded, finalizersRemoved, eventsWritten',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   /** Per pair: the phases of its attachments, so the gauge sums the latest of every pair. */
   private readonly pairPhases = new Map<string, string[]>();
 

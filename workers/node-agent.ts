@@ -6,7 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type N
 import { nodeTaskQueue } from '../common/names.js';
 import { createNodeAgentActivities } from '../node-agent/activities.js';
 import { parseNodeAgentConfig, type NodeAgentConfig } from '../node-agent/config.js';
-import { temporalConnectionOptions } from './temporal-connection.js';
+import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { kubeDevicePluginRestarter } from '../node-agent/device-plugin.js';
 import { ImdsClient } from '../node-agent/imds.js';
 
@@ -81,7 +81,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       namespace: config.temporal.TEMPORAL_NAMESPACE,
       taskQueue,
       activities,
-      // Host changes are serialised per node anyway; a few slots let inventory run beside a long link wait.
+      // Host changes are serialised per node anyway; a few slots let a release run beside a long link wait.
       maxConcurrentActivityTaskExecutions: 8,
       shutdownGraceTime: '30s',
     });

@@ -139,6 +139,10 @@ describe('values schema', () => {
   it.each([
     ['a negative EC2 rate limit', ['aws.ec2RateLimit=-1'], "at '/aws/ec2RateLimit': exclusiveMinimum: got -1, want 0"],
     ['a zero EC2 rate limit', ['aws.ec2RateLimit=0'], "at '/aws/ec2RateLimit': exclusiveMinimum: got 0, want 0"],
+    ['a zero EC2 budget scale', ['aws.ec2Budget.scale=0'], "at '/aws/ec2Budget/scale': exclusiveMinimum: got 0, want 0"],
+    ['an EC2 budget scale above 1', ['aws.ec2Budget.scale=2'], "at '/aws/ec2Budget/scale': maximum: got 2, want 1"],
+    ['an EC2 budget override without its rate', ['aws.ec2Budget.overrides.AttachNetworkInterface.capacity=100'], "at '/aws/ec2Budget/overrides/AttachNetworkInterface': missing property 'ratePerSecond'"],
+    ['an EC2 budget override of no action, bucket or category', ['aws.ec2Budget.overrides.attach.capacity=1', 'aws.ec2Budget.overrides.attach.ratePerSecond=1'], "invalid propertyName 'attach'"],
     ['an unknown key (a typo of controller.replicas)', ['controller.replica=3'], "at '/controller': additional properties 'replica' not allowed"],
     ['an unknown top-level key', ['tempral.enabled=true'], "at '': additional properties 'tempral' not allowed"],
     ['a Temporal address without a port', ['temporalConnection.address=temporal-frontend.temporal.svc'], "at '/temporalConnection/address': 'temporal-frontend.temporal.svc' does not match pattern"],
@@ -187,7 +191,7 @@ describe('values schema', () => {
 });
 
 // What each example must produce, beyond rendering: the Temporal connection as both components see it
-// (the same variables: both read them with workers/temporal-connection.ts).
+// (the same variables: both read them with common/temporal-connection.ts).
 const expectedTemporal: Record<string, { address: string; controller: Record<string, string>; agent: Record<string, string>; secrets: string[] }> = {
   'default values': { address: 'temporal-frontend.temporal.svc:7233', controller: {}, agent: {}, secrets: [] },
   'examples/temporal-dependency.yaml': { address: 'rel-temporal-frontend.multi-eni.svc:7233', controller: {}, agent: {}, secrets: [] },
@@ -281,6 +285,21 @@ describe('helm template of the offline copy', () => {
     expect(result).toEqual({ configAccepted: true, output: expect.any(String) });
   }, T);
 
+  it('the EC2 budget and rate limit values: the scale split across replicas, overrides as JSON, the rate limit only when set; the controller accepts them', async () => {
+    const { objects } = await render(offline, {
+      set: [
+        'controller.replicas=4',
+        'aws.ec2RateLimit=15',
+        'aws.ec2Budget.overrides.AttachNetworkInterface.capacity=100',
+        'aws.ec2Budget.overrides.AttachNetworkInterface.ratePerSecond=10',
+      ],
+    });
+    const env = envOf(find(objects, 'Deployment'));
+    expect(env).toMatchObject({ EC2_RATE_LIMIT: '15', EC2_BUDGET_SCALE: '0.25' });
+    expect(JSON.parse(env.EC2_BUDGET_OVERRIDES!)).toEqual({ AttachNetworkInterface: { capacity: 100, ratePerSecond: 10 } });
+    expect(await startControllerWith(env)).toEqual({ configAccepted: true, output: expect.any(String) });
+  }, T);
+
   it('the same check refuses a bad environment (so it can fail)', async () => {
     const { objects } = await render(offline);
     const env = { ...envOf(find(objects, 'Deployment')), EC2_RATE_LIMIT: '-1', COMPONENTS: 'worker,sweeper' };
@@ -305,11 +324,16 @@ describe('helm template of the offline copy', () => {
       LEASE_NAME: 'multi-eni-watcher',
       POD_NAMESPACE: 'field:metadata.namespace',
       METRICS_PORT: '9090',
-      EC2_RATE_LIMIT: '20',
+      // Two replicas share the release's EC2 budget; no task-queue rate limit unless aws.ec2RateLimit is set.
+      EC2_BUDGET_SCALE: '0.5',
+      MAX_CONCURRENT_ACTIVITIES: '1000',
+      MAX_CACHED_WORKFLOWS: '150',
       AWS_REGION: 'us-east-1',
       CLUSTER_NAME: 'default',
       AWS_EC2_METADATA_V1_DISABLED: 'true',
     });
+    expect(env.EC2_RATE_LIMIT).toBeUndefined();
+    expect(env.EC2_BUDGET_OVERRIDES).toBeUndefined();
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });
     expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' } });
