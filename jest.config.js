@@ -10,12 +10,14 @@ const common = {
 export default {
   projects: [
     // Pure logic, next to the code it tests: no stack needed.
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,stack,bench}/**/*.test.ts'] },
+    // The lifecycle workflow against Temporal's time-skipping test server with mocked activities (test/lifecycle-workflow).
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,stack,bench}/**/*.test.ts', '<rootDir>/test/lifecycle-workflow/**/*.test.ts'] },
     // Against the real local stack (Temporal, kube-apiserver + etcd, moto, helm, network namespaces).
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['<rootDir>/test/lifecycle-workflow/'],
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
     },

@@ -18,6 +18,8 @@ export interface LifecycleInput {
   desired: DesiredPair;
   /** State carried across continueAsNew; absent on the first run. */
   carried?: CarriedState;
+  /** History length after which a run at rest continues as new (default 8000; tests set it low). */
+  historyLimit?: number;
 }
 
 /** One ENI of the pair (one per subnet). */

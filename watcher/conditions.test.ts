@@ -1,5 +1,5 @@
 import type { AttachmentStatus, Condition, NodeENI } from '../common/nodeeni.js';
-import { computeStatus, invalidSpecReported, statusChanged, subnetCount } from './conditions.js';
+import { computeStatus, invalidSpecReported, statusChanged, subnetCount, desiredOnNode } from './conditions.js';
 
 const T0 = '2024-05-01T10:00:00Z';
 const T1 = '2024-05-01T11:00:00Z';
@@ -146,5 +146,23 @@ describe('invalidSpecReported', () => {
     expect(invalidSpecReported(bad)).toBe(false);
     expect(invalidSpecReported({ ...bad, status: s })).toBe(true);
     expect(invalidSpecReported({ ...bad, metadata: { ...bad.metadata, generation: 4 }, status: s })).toBe(false);
+  });
+});
+
+describe('desiredOnNode', () => {
+  const spec = { nodeSelector: { ng: 'a' }, subnetIDs: ['subnet-1'], subnetNames: ['user-plane'], securityGroupIDs: ['sg-1'] };
+  const entry = (subnetID: string, phase: AttachmentStatus['phase'] = 'Ready') => att('n1', subnetID, phase);
+  it('counts the spec before the pair has written entries', () => {
+    expect(desiredOnNode(spec, [])).toBe(2);
+  });
+  it('counts a subnet named by ID and by name once, once the pair reports one entry for it', () => {
+    expect(desiredOnNode(spec, [entry('subnet-1')])).toBe(1);
+    const r = computeStatus({ nodeENI: nodeENI({ subnetIDs: ['subnet-1'], subnetNames: ['user-plane'] }, [entry('subnet-1')]), desiredNodes: ['n1'], now: T1 });
+    expect(r.ready).toBe('1/1');
+    expect(cond(r, 'Ready').status).toBe('True');
+  });
+  it('does not count entries being released, and never more than the spec asks', () => {
+    expect(desiredOnNode(spec, [entry('subnet-1'), entry('subnet-9', 'Releasing')])).toBe(1);
+    expect(desiredOnNode(spec, [entry('subnet-1'), entry('subnet-2'), entry('subnet-3')])).toBe(2);
   });
 });

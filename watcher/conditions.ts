@@ -56,6 +56,20 @@ export function subnetCount(spec: NodeENI['spec']): number {
   return ids.length + names.length;
 }
 
+/**
+ * Attachments one node should have. Its pair writes one entry per *resolved* subnet, so once it has written
+ * them their number is the answer (a name that resolves to a subnet also named by ID counts once); before that,
+ * and never above it, the spec's count. At least the IDs, which need no resolving.
+ */
+export function desiredOnNode(spec: NodeENI['spec'], entries: readonly AttachmentStatus[]): number {
+  const parsed = parseSpec(spec);
+  if (!parsed.ok) return 0;
+  const { ids, names } = subnetRefs(parsed.spec);
+  const held = new Set(entries.filter((a) => a.phase !== 'Releasing').map((a) => a.subnetID)).size;
+  if (held === 0) return ids.length + names.length;
+  return Math.max(new Set(ids).size, Math.min(held, ids.length + names.length));
+}
+
 export function computeStatus(input: StatusInput): WatcherStatus {
   const { nodeENI, now } = input;
   const generation = nodeENI.metadata.generation ?? 0;
@@ -82,9 +96,10 @@ export function computeStatus(input: StatusInput): WatcherStatus {
       { type: CONDITION_DEGRADED, status: 'True', reason: REASONS.InvalidSpec, message: msg },
     ];
   } else {
-    const perNode = subnetCount(nodeENI.spec);
     nodeCount = isDeleting ? 0 : desiredNodes.size;
-    desiredCount = nodeCount * perNode;
+    const byNode = new Map<string, AttachmentStatus[]>();
+    for (const a of attachments) byNode.set(a.nodeID, [...(byNode.get(a.nodeID) ?? []), a]);
+    desiredCount = isDeleting ? 0 : [...desiredNodes].reduce((sum, n) => sum + desiredOnNode(nodeENI.spec, byNode.get(n) ?? []), 0);
     const relevant = attachments.filter((a) => desiredNodes.has(a.nodeID));
     readyCount = isDeleting ? 0 : Math.min(relevant.filter(isReady).length, desiredCount);
     // Entries of nodes that are no longer desired are being released by their workflows.

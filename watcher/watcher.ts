@@ -14,7 +14,7 @@ import {
   type V1Node,
 } from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   API_GROUP,
   API_VERSION,
@@ -35,12 +35,10 @@ import type { DesiredPair, LifecycleInput, ReleaseRequest } from '../common/life
 import { desiredPairs, missingNodeENIs, pairKey, pairsFromStatus, planReconcile, type PlannedRelease } from './desired.js';
 import { computeStatus, invalidSpecReported, statusChanged, type WatcherStatus } from './conditions.js';
 import { EVENT_NAMESPACE, recordNodeENIEvent } from './events.js';
+import { SA_ENI_PHASE, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME } from '../common/search-attributes.js';
 import { ResilientInformer } from './informer.js';
 
-export const SA_NODEENI = defineSearchAttributeKey('NodeENI', SearchAttributeType.KEYWORD);
-export const SA_NODE_NAME = defineSearchAttributeKey('NodeName', SearchAttributeType.KEYWORD);
-export const SA_INSTANCE_ID = defineSearchAttributeKey('InstanceId', SearchAttributeType.KEYWORD);
-export const SA_ENI_PHASE = defineSearchAttributeKey('EniPhase', SearchAttributeType.KEYWORD);
+export { SA_NODEENI, SA_NODE_NAME, SA_INSTANCE_ID, SA_ENI_PHASE } from '../common/search-attributes.js';
 
 /** Visibility (the workflow list) lags behind starts by up to about a second; leave a wide margin. */
 const VISIBILITY_LAG_MS = 10000;
@@ -70,8 +68,6 @@ export interface WatcherCounters {
   finalizersAdded: number;
   finalizersRemoved: number;
   eventsWritten: number;
-  reconcileSecondsTotal: number;
-  lastReconcileSeconds: number;
 }
 
 export function newCounters(): WatcherCounters {
@@ -85,8 +81,6 @@ export function newCounters(): WatcherCounters {
     finalizersAdded: 0,
     finalizersRemoved: 0,
     eventsWritten: 0,
-    reconcileSecondsTotal: 0,
-    lastReconcileSeconds: 0,
   };
 }
 
@@ -337,8 +331,6 @@ export class NodeENIWatcher {
     this.errorBackoffMs = this.retry ? Math.min(Math.max(this.errorBackoffMs * 2, 500), 30000) : 0;
     report.durationMs = performance.now() - t0;
     this.counters.reconciles++;
-    this.counters.lastReconcileSeconds = report.durationMs / 1000;
-    this.counters.reconcileSecondsTotal += report.durationMs / 1000;
     this.o.onReconcile?.(report);
     if ((waiting || this.retry) && !this.stopped) {
       // Nothing in the cluster announces that a workflow finished, or that Temporal is back: look again later.
@@ -445,6 +437,8 @@ export class NodeENIWatcher {
           { key: SA_NODEENI, value: d.nodeENI },
           { key: SA_NODE_NAME, value: d.nodeName },
           { key: SA_INSTANCE_ID, value: d.instanceId },
+          // Set at start, free: the workflow upserts it only when a pass ends.
+          { key: SA_ENI_PHASE, value: 'Pending' },
         ],
         staticSummary: `ENIs of NodeENI ${d.nodeENI} on node ${d.nodeName} (${d.instanceId})`,
       });

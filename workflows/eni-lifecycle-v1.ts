@@ -1,17 +1,12 @@
-// The ENI lifecycle of one (NodeENI, node) pair: one ENI per subnet of the NodeENI on that node.
-// A long-lived entity workflow: converge to the desired spec, hold at rest (no timers), reconverge on a
-// signal, release and finish. Partial progress is compensated; history is bounded with continueAsNew.
+// The first version of the ENI lifecycle, kept unchanged for the runs that started with it: they replay here
+// (eni-lifecycle.ts sends a run without the pair-lifecycle patch marker to this function) until they release or
+// continue as new, which moves them to the current code. Remove once no such run remains (deprecatePatch first).
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
-  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   log,
   patched,
   proxyActivities,
@@ -24,17 +19,14 @@ import {
 import type { Ec2Activities, EniInfo } from '../activities/ec2.js';
 import type { KubeActivities } from '../activities/kube.js';
 import type { NodeAgentActivities, ConfigureInterfaceInput } from '../common/node-agent-contract.js';
-import type { CarriedState, DesiredPair, EniRecord, LifecycleInput, PairState, ReleaseRequest, RepairRequest } from '../common/lifecycle-contract.js';
+import type { CarriedState, EniRecord, LifecycleInput } from '../common/lifecycle-contract.js';
 import { NODE_AGENT_ERRORS } from '../common/node-agent-contract.js';
-import { QUERY_STATE, SIGNAL_RELEASE, SIGNAL_REPAIR, SIGNAL_SPEC, kubeTaskQueue, nodeTaskQueue } from '../common/names.js';
+import { kubeTaskQueue, nodeTaskQueue } from '../common/names.js';
+import { releaseSignal, repairSignal, specSignal, stateQuery } from './pair-signals.js';
+import { describeFailure, failureType, isScheduleToStartTimeout } from './failures.js';
 import { SA_ENI_IDS, SA_ENI_PHASE, SA_INSTANCE_ID } from '../common/search-attributes.js';
 import { subnetRefs, dpdkEnabled } from '../common/nodeeni.js';
-import { attachmentStatuses, configureKey, desiredChanged, pairPhase, planDeviceIndexes, statusKey } from './plan.js';
-
-export const specSignal = defineSignal<[DesiredPair]>(SIGNAL_SPEC);
-export const releaseSignal = defineSignal<[ReleaseRequest]>(SIGNAL_RELEASE);
-export const repairSignal = defineSignal<[RepairRequest]>(SIGNAL_REPAIR);
-export const stateQuery = defineQuery<PairState>(QUERY_STATE);
+import { AGENT_BACKOFF_MS, FAILED_BACKOFF_MS, attachmentStatuses, configureKey, desiredChanged, pairPhase, planDeviceIndexes, statusKey } from './plan.js';
 
 const EC2_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 // EC2 calls are short: a worker that died mid-call is noticed within 30 s and the call retried elsewhere.
@@ -48,8 +40,6 @@ const ec2Waits = proxyActivities<Pick<Ec2Activities, 'waitAttached' | 'waitDetac
 /** Raised at a checkpoint when a release arrives mid-converge: the converge stops between steps. */
 class ReleaseInterrupt extends Error {}
 
-/** Waits for the node agent grow from 30 s to 10 min while it does not answer. */
-const AGENT_BACKOFF_MS = [30_000, 60_000, 120_000, 300_000, 600_000];
 const MAX_INDEX_CONFLICTS = 8;
 /** EniIds keeps every ENI the run held, so `EniIds="eni-…"` still finds a lifecycle after its release. */
 const PATCH_ENI_IDS_HISTORY = 'eni-ids-history';
@@ -57,30 +47,9 @@ const PATCH_ENI_IDS_HISTORY = 'eni-ids-history';
 const PATCH_RELEASED_PHASE = 'released-phase';
 /** A pair with a failed ENI retries on a growing backoff (limits and free addresses change without a spec edit). */
 const PATCH_RETRY_FAILED = 'retry-failed';
-const FAILED_BACKOFF_MS = [60_000, 300_000, 900_000, 1_800_000, 3_600_000];
 const HISTORY_LIMIT = 8000;
 
-/** AWS code and message (or the failure's own message) for the user. */
-function describeFailure(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof ActivityFailure && e.cause) e = e.cause;
-  if (e instanceof ApplicationFailure) return e.message;
-  if (e instanceof TimeoutFailure) return `timed out (${e.timeoutType})`;
-  return e instanceof Error ? e.message : String(e);
-}
-
-
-function failureType(err: unknown): string | undefined {
-  let e: unknown = err;
-  while (e instanceof ActivityFailure && e.cause) e = e.cause;
-  return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
-}
-
-function isScheduleToStartTimeout(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
-}
-
-export async function eniLifecycle(input: LifecycleInput): Promise<{ released: string[] }> {
+export async function eniLifecycleV1(input: LifecycleInput): Promise<{ released: string[] }> {
   let desired = input.desired;
   const st: CarriedState = input.carried ?? { enis: [], createSeq: {}, releaseRequested: false, dirty: true, eventSeq: 0 };
   const wfId = workflowInfo().workflowId;
@@ -512,7 +481,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
       if (st.revive) {
         // Wanted again: start over with a fresh history and the newest spec.
         await condition(allHandlersFinished);
-        await continueAsNew<typeof eniLifecycle>({
+        await continueAsNew<typeof eniLifecycleV1>({
           desired: st.revive,
           carried: { enis: [], createSeq: st.createSeq, releaseRequested: false, dirty: true, eventSeq: st.eventSeq },
         });
@@ -554,7 +523,7 @@ export async function eniLifecycle(input: LifecycleInput): Promise<{ released: s
     setCurrentDetails(`at rest: ${pairPhase(st.enis)}`);
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof eniLifecycle>({ desired, carried: st });
+      await continueAsNew<typeof eniLifecycleV1>({ desired, carried: st });
     }
     // At rest: no timer, nothing runs until a signal arrives.
     await condition(() => st.dirty || st.releaseRequested);

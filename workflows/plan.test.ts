@@ -1,4 +1,18 @@
-import { attachmentStatuses, configureKey, desiredChanged, pairPhase, planDeviceIndexes } from './plan.js';
+import {
+  attachedAsRequested,
+  attachmentStatuses,
+  configureKey,
+  desiredChanged,
+  isLiveAttachment,
+  mergeEc2View,
+  nextFreeIndex,
+  nextStep,
+  pairPhase,
+  planDeviceIndexes,
+  planPair,
+  securityGroupsDiffer,
+} from './plan.js';
+import type { EniInfo } from '../activities/ec2.js';
 import { parseSpec, type NodeENISpec } from '../common/nodeeni.js';
 import type { DesiredPair, EniRecord } from '../common/lifecycle-contract.js';
 
@@ -80,5 +94,111 @@ describe('desiredChanged', () => {
     expect(desiredChanged(a, { ...a, generation: 2 })).toBe(false);
     expect(desiredChanged(a, { ...a, instanceId: 'i-2' })).toBe(true);
     expect(desiredChanged(a, { ...a, spec: spec({ mtu: 1500 }) })).toBe(true);
+  });
+});
+
+const eni = (eniId: string, subnetId: string, attachment?: EniInfo['attachment']): EniInfo => ({
+  eniId,
+  subnetId,
+  status: attachment ? 'in-use' : 'available',
+  macAddress: `02:${eniId.slice(-2)}`,
+  securityGroupIds: ['sg-1'],
+  tags: {},
+  ...(attachment ? { attachment } : {}),
+});
+const subnets = (...ids: string[]) => ids.map((id) => ({ id, cidr: `cidr-${id}` }));
+
+describe('isLiveAttachment', () => {
+  it('is false without an attachment and while detaching or detached', () => {
+    expect(isLiveAttachment(undefined)).toBe(false);
+    expect(isLiveAttachment({ status: 'detaching' })).toBe(false);
+    expect(isLiveAttachment({ status: 'detached' })).toBe(false);
+    expect(isLiveAttachment({ status: 'attaching' })).toBe(true);
+    expect(isLiveAttachment({ status: 'attached' })).toBe(true);
+  });
+});
+
+describe('mergeEc2View', () => {
+  it('forgets an ENI EC2 no longer has and an attachment that is going away; keeps the rest as EC2 reports it', () => {
+    const records: EniRecord[] = [
+      { subnetId: 's1', eniId: 'eni-01', attachmentId: 'a1', instanceId: 'i-1', deviceIndex: 1, configuredKey: 'k', phase: 'Ready' },
+      { subnetId: 's2', eniId: 'eni-02', attachmentId: 'a2', instanceId: 'i-1', deviceIndex: 2, configuredKey: 'k', phase: 'Ready' },
+      { subnetId: 's3', eniId: 'eni-03', attachmentId: 'a3', instanceId: 'i-1', deviceIndex: 3, phase: 'Ready' },
+    ];
+    const merged = mergeEc2View(records, [eni('eni-02', 's2', { attachmentId: 'a2', status: 'detaching' }), eni('eni-03', 's3', { attachmentId: 'a9', instanceId: 'i-1', deviceIndex: 4, status: 'attached' })]);
+    expect(merged[0]).toMatchObject({ eniId: undefined, attachmentId: undefined, phase: 'Pending' });
+    expect(merged[1]).toMatchObject({ eniId: 'eni-02', attachmentId: undefined, configuredKey: undefined });
+    expect(merged[2]).toMatchObject({ eniId: 'eni-03', attachmentId: 'a9', deviceIndex: 4 });
+    expect(records[0]!.eniId).toBe('eni-01'); // the input is not changed
+  });
+});
+
+describe('planPair', () => {
+  it('plans one record per resolved subnet in spec order, with indexes past those in use', () => {
+    const p = planPair([], { subnets: subnets('s1', 's2'), owned: [], usedDeviceIndexes: [0, 1] }, 'i-1', 1);
+    expect(p.records.map((r) => [r.subnetId, r.phase, r.subnetCidr])).toEqual([
+      ['s1', 'Pending', 'cidr-s1'],
+      ['s2', 'Pending', 'cidr-s2'],
+    ]);
+    expect(p.planned).toEqual([2, 3]);
+    expect(p.used).toEqual(expect.arrayContaining([0, 1, 2, 3]));
+  });
+  it('adopts an ENI found by tags for a subnet without one, keeping its index', () => {
+    const found = eni('eni-07', 's1', { attachmentId: 'a7', instanceId: 'i-1', deviceIndex: 1, status: 'attached' });
+    const p = planPair([], { subnets: subnets('s1'), owned: [found], usedDeviceIndexes: [0, 1] }, 'i-1', 1);
+    expect(p.adopt).toEqual([expect.objectContaining({ kept: true, found })]);
+    expect(p.records[0]).toMatchObject({ eniId: 'eni-07', attachmentId: 'a7', createdHere: false });
+    expect(p.planned).toEqual([1]);
+    expect(p.unwanted).toEqual([]);
+  });
+  it('releases ENIs of subnets no longer named and second ENIs of a subnet; their indexes are free again', () => {
+    const held: EniRecord[] = [{ subnetId: 's1', eniId: 'eni-01', attachmentId: 'a1', instanceId: 'i-1', deviceIndex: 1, phase: 'Ready' }];
+    const owned = [eni('eni-01', 's1', { attachmentId: 'a1', instanceId: 'i-1', deviceIndex: 1, status: 'attached' }), eni('eni-05', 's2', { attachmentId: 'a5', instanceId: 'i-1', deviceIndex: 2, status: 'attached' })];
+    const p = planPair(held, { subnets: subnets('s2'), owned, usedDeviceIndexes: [0, 1, 2] }, 'i-1', 1);
+    expect(p.records.map((r) => r.eniId)).toEqual(['eni-05']);
+    expect(p.unwanted.map((r) => r.eniId)).toEqual(['eni-01']);
+    expect(p.adopt.map((a) => [a.found.eniId, a.kept])).toEqual([['eni-05', true]]);
+    const dup = planPair(held, { subnets: subnets('s1'), owned: [owned[0]!, eni('eni-06', 's1')], usedDeviceIndexes: [0, 1] }, 'i-1', 1);
+    expect(dup.unwanted.map((r) => r.eniId)).toEqual(['eni-06']);
+    expect(dup.adopt.map((a) => [a.found.eniId, a.kept])).toEqual([['eni-06', false]]);
+  });
+  it('replaces the placeholders of a failed resolve with the resolved subnets', () => {
+    const p = planPair([{ subnetId: 'user-plane', phase: 'Failed', message: 'x' }], { subnets: subnets('s1'), owned: [], usedDeviceIndexes: [] }, 'i-1', 1);
+    expect(p.records.map((r) => r.subnetId)).toEqual(['s1']);
+  });
+});
+
+describe('attachedAsRequested', () => {
+  const r: EniRecord = { subnetId: 's1', eniId: 'e', attachmentId: 'a', instanceId: 'i-1', deviceIndex: 3, phase: 'Ready' };
+  it('keeps an adopted ENI at or past the index asked for; re-attaches one before it or on another instance', () => {
+    expect(attachedAsRequested(r, 'i-1', 2)).toBe(true);
+    expect(attachedAsRequested(r, 'i-1', 4)).toBe(false);
+    expect(attachedAsRequested(r, 'i-2', 2)).toBe(false);
+  });
+  it('follows the index the spec asked for once this workflow attached it', () => {
+    expect(attachedAsRequested({ ...r, requestedIndex: 2 }, 'i-1', 2)).toBe(true);
+    expect(attachedAsRequested({ ...r, requestedIndex: 2 }, 'i-1', 1)).toBe(false);
+  });
+});
+
+describe('securityGroupsDiffer / nextFreeIndex', () => {
+  it('ignores order of security groups', () => {
+    expect(securityGroupsDiffer({ subnetId: 's', securityGroupIds: ['b', 'a'], phase: 'Ready' }, ['a', 'b'])).toBe(false);
+    expect(securityGroupsDiffer({ subnetId: 's', securityGroupIds: ['a'], phase: 'Ready' }, ['a', 'b'])).toBe(true);
+  });
+  it('moves past every index in use and reserves the one it returns', () => {
+    const used = new Set([3, 4, 6]);
+    expect(nextFreeIndex(2, used)).toBe(5);
+    expect(used.has(2) && used.has(5)).toBe(true);
+  });
+});
+
+describe('nextStep', () => {
+  it('retries a failure on a growing backoff, waits for an absent node agent, else rests', () => {
+    const failed: EniRecord[] = [{ subnetId: 's', phase: 'Failed' }];
+    expect(nextStep(failed, 0, 0)).toEqual({ kind: 'retry', why: 'failed', delayMs: 60_000 });
+    expect(nextStep(failed, 9, 0)).toEqual({ kind: 'retry', why: 'failed', delayMs: 3_600_000 });
+    expect(nextStep([{ subnetId: 's', phase: 'WaitingForNodeAgent' }], 0, 2)).toEqual({ kind: 'retry', why: 'node agent', delayMs: 60_000 });
+    expect(nextStep([{ subnetId: 's', phase: 'Ready' }], 0, 0)).toEqual({ kind: 'rest' });
   });
 });

@@ -1,7 +1,8 @@
 // Pure decisions of the lifecycle workflow: device indexes, what the node agent must (re)do, the status
 // the user sees and the pair's overall phase. Deterministic and free of I/O, so tests call them directly.
-import type { AttachmentStatus, AttachmentPhase, NodeENISpec } from '../common/nodeeni.js';
+import { dpdkEnabled, type AttachmentStatus, type AttachmentPhase, type NodeENISpec } from '../common/nodeeni.js';
 import type { EniRecord, DesiredPair } from '../common/lifecycle-contract.js';
+import type { EniInfo, ResolvedSubnet } from '../activities/ec2.js';
 
 /**
  * Device index for each subnet position: deviceIndex + position, bumped past indexes in use on the
@@ -21,7 +22,7 @@ export function planDeviceIndexes(base: number, count: number, used: Iterable<nu
 
 /** What the node agent is asked to do; a change of any part reconfigures the interface. */
 export function configureKey(spec: NodeENISpec, macAddress: string): string {
-  const dpdk = spec.enableDPDK ?? spec.dpdkEnabled ?? false;
+  const dpdk = dpdkEnabled(spec);
   return JSON.stringify([macAddress, spec.mtu ?? 0, dpdk, dpdk ? spec.dpdkDriver : '', spec.dpdkPCIAddress ?? '', spec.dpdkResourceName ?? '']);
 }
 
@@ -44,7 +45,7 @@ export function coarseStatus(phase: AttachmentPhase): string {
 /** Status entries of one pair, as server-side apply receives them (without timestamps). */
 export function attachmentStatuses(desired: DesiredPair, enis: EniRecord[]): AttachmentStatus[] {
   const spec = desired.spec;
-  const dpdk = spec.enableDPDK ?? spec.dpdkEnabled ?? false;
+  const dpdk = dpdkEnabled(spec);
   return enis.map((e) => {
     const s: AttachmentStatus = {
       nodeID: desired.nodeName,
@@ -92,4 +93,128 @@ export function statusKey(entries: AttachmentStatus[]): string {
 /** Whether two desired states differ in anything the workflow acts on. */
 export function desiredChanged(a: DesiredPair, b: DesiredPair): boolean {
   return a.instanceId !== b.instanceId || a.uid !== b.uid || JSON.stringify(a.spec) !== JSON.stringify(b.spec);
+}
+
+/** An attachment that holds the ENI on an instance: not on its way off. The one test of "attachment is live". */
+export function isLiveAttachment(a: { status?: string } | undefined): boolean {
+  return !!a && a.status !== 'detaching' && a.status !== 'detached';
+}
+
+/** The fields of a record that describe an attachment, cleared when EC2 no longer has it. */
+const NO_ATTACHMENT = { attachmentId: undefined, instanceId: undefined, requestedIndex: undefined, configuredKey: undefined } as const;
+
+/**
+ * What EC2 reports wins over what the workflow remembers: an ENI deleted behind its back is redone, one
+ * detached is re-attached. Returns new records; the input is not changed.
+ */
+export function mergeEc2View(records: readonly EniRecord[], owned: readonly EniInfo[]): EniRecord[] {
+  return records.map((r) => {
+    if (!r.eniId) return { ...r };
+    const found = owned.find((e) => e.eniId === r.eniId);
+    if (!found) return { ...r, ...NO_ATTACHMENT, eniId: undefined, macAddress: undefined, createdHere: undefined, phase: 'Pending' };
+    const a = found.attachment;
+    const attachment = a && isLiveAttachment(a) ? { attachmentId: a.attachmentId, instanceId: a.instanceId, deviceIndex: a.deviceIndex } : NO_ATTACHMENT;
+    return { ...r, ...attachment, macAddress: found.macAddress ?? r.macAddress };
+  });
+}
+
+/** A record for an ENI found by tags: its identity and, when live, its attachment. */
+export function adoptedRecord(found: EniInfo, base: EniRecord = { subnetId: found.subnetId, phase: 'Pending' }): EniRecord {
+  const a = found.attachment;
+  return {
+    ...base,
+    eniId: found.eniId,
+    macAddress: found.macAddress,
+    securityGroupIds: found.securityGroupIds,
+    createdHere: false,
+    ...(a && isLiveAttachment(a) ? { attachmentId: a.attachmentId, instanceId: a.instanceId, deviceIndex: a.deviceIndex } : {}),
+  };
+}
+
+/** What EC2 and the resolved spec say about a pair, as one converge pass reads them. */
+export interface PairView {
+  subnets: readonly ResolvedSubnet[];
+  owned: readonly EniInfo[];
+  usedDeviceIndexes: readonly number[];
+}
+
+export interface PairPlan {
+  /** One record per resolved subnet, in the spec's order (device indexes follow it). */
+  records: EniRecord[];
+  /** ENIs found by tags that this pass takes over: tag them first (kept in `records`, or released in `unwanted`). */
+  adopt: { record: EniRecord; found: EniInfo; kept: boolean }[];
+  /** ENIs of subnets no longer asked for, and duplicates of a subnet: released. */
+  unwanted: EniRecord[];
+  /** The device index planned for each record. */
+  planned: number[];
+  /** Indexes other ENIs hold on the instance (the planned ones included), for moving past a conflict. */
+  used: number[];
+}
+
+/**
+ * One converge pass's plan: merge EC2's view into the records, adopt ENIs found by tags for subnets without
+ * one, release what the spec no longer names, and plan device indexes. Pure and deterministic.
+ */
+export function planPair(current: readonly EniRecord[], view: PairView, instanceId: string, baseIndex: number): PairPlan {
+  const wanted = (subnetId: string) => view.subnets.some((s) => s.id === subnetId);
+  // Placeholders from a failed resolve (no ENI, subnet not resolved) are replaced by the real subnets.
+  let records = mergeEc2View(current.filter((e) => e.eniId || wanted(e.subnetId)), view.owned);
+  const adopt: PairPlan['adopt'] = [];
+  const unwanted: EniRecord[] = [];
+  for (const found of view.owned) {
+    if (records.some((r) => r.eniId === found.eniId)) continue;
+    const free = records.find((r) => r.subnetId === found.subnetId && !r.eniId);
+    const kept = wanted(found.subnetId) && (free !== undefined || !records.some((r) => r.subnetId === found.subnetId));
+    const record = adoptedRecord(found, kept && free ? free : undefined);
+    if (kept) records = free ? records.map((r) => (r === free ? record : r)) : [...records, record];
+    else unwanted.push(record);
+    adopt.push({ record, found, kept });
+  }
+  unwanted.push(...records.filter((r) => !wanted(r.subnetId)));
+  const freed = new Set(unwanted.filter((r) => r.attachmentId && r.instanceId === instanceId && r.deviceIndex !== undefined).map((r) => r.deviceIndex!));
+  const ordered = view.subnets.map((s) => ({ ...(records.find((r) => r.subnetId === s.id) ?? { subnetId: s.id, phase: 'Pending' as const }), subnetCidr: s.cidr }));
+  // Indexes held by kept ENIs are theirs to keep; those of ENIs released in this pass are free again.
+  const mine = new Set(ordered.filter((r) => r.attachmentId && r.instanceId === instanceId).map((r) => r.deviceIndex));
+  const others = view.usedDeviceIndexes.filter((i) => !mine.has(i) && !freed.has(i));
+  const planned = planDeviceIndexes(baseIndex, ordered.length, others);
+  return { records: ordered, adopt, unwanted, planned, used: [...new Set([...others, ...planned])] };
+}
+
+/** Whether the ENI's security groups differ from the resolved ones (order does not matter). */
+export function securityGroupsDiffer(r: EniRecord, wanted: readonly string[]): boolean {
+  return JSON.stringify([...wanted].sort()) !== JSON.stringify([...(r.securityGroupIds ?? [])].sort());
+}
+
+/**
+ * Whether the ENI is attached where this position asks. An adopted ENI already on this instance at or past the
+ * index asked for stays where it is: that is where a bump past taken indexes would have put it.
+ */
+export function attachedAsRequested(r: EniRecord, instanceId: string, requested: number): boolean {
+  if (!r.attachmentId || r.instanceId !== instanceId) return false;
+  if (r.requestedIndex === undefined) return (r.deviceIndex ?? -1) >= requested;
+  return r.requestedIndex === requested;
+}
+
+/** The next index to try after `taken` proved to be held by someone else; records it as used. */
+export function nextFreeIndex(taken: number, used: Set<number>): number {
+  used.add(taken);
+  let i = taken;
+  while (used.has(i)) i++;
+  used.add(i);
+  return i;
+}
+
+/** What the pair does when a converge pass has finished. */
+export type NextStep = { kind: 'rest' } | { kind: 'retry'; delayMs: number; why: 'failed' | 'node agent' };
+
+/** Waits for the node agent grow from 30 s to 10 min while it does not answer. */
+export const AGENT_BACKOFF_MS = [30_000, 60_000, 120_000, 300_000, 600_000] as const;
+/** A failed ENI is retried on a growing backoff: limits and free addresses change without a spec edit. */
+export const FAILED_BACKOFF_MS = [60_000, 300_000, 900_000, 1_800_000, 3_600_000] as const;
+
+/** After a pass: retry a failure on its backoff, wait for an absent node agent, or rest until a signal. */
+export function nextStep(enis: readonly EniRecord[], failedRetries: number, agentRetries: number): NextStep {
+  if (enis.some((e) => e.phase === 'Failed')) return { kind: 'retry', why: 'failed', delayMs: FAILED_BACKOFF_MS[Math.min(failedRetries, FAILED_BACKOFF_MS.length - 1)]! };
+  if (agentRetries > 0) return { kind: 'retry', why: 'node agent', delayMs: AGENT_BACKOFF_MS[Math.min(agentRetries - 1, AGENT_BACKOFF_MS.length - 1)]! };
+  return { kind: 'rest' };
 }

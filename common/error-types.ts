@@ -1,0 +1,12 @@
+// ApplicationFailure types the controller raises and the lifecycle acts on: one home for their names.
+
+export const ERROR_TYPES = {
+  /** The device index asked for is taken on the instance: the workflow moves to the next free one. */
+  deviceIndexConflict: 'DeviceIndexConflict',
+  /** The ENI vanished while the workflow waited for its attachment. */
+  eniGone: 'EniGone',
+  /** The attachment waited for was replaced or is detaching. */
+  attachmentLost: 'AttachmentLost',
+  /** A subnet or security-group name matches several resources in the node's VPC. */
+  ambiguousName: 'AmbiguousName',
+} as const;

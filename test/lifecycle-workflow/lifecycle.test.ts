@@ -1,0 +1,286 @@
+// The lifecycle workflow (workflows/pair-lifecycle.ts) in Temporal's time-skipping test server, with mocked
+// activities (fake-world.ts): compensation, release mid-converge, an absent node agent, revive, continue-as-new,
+// retry on backoff, a spec change mid-converge, subnets converged at once. Timers are skipped, not waited for.
+import path from 'node:path';
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DesiredPair, LifecycleInput, PairState } from '../../common/lifecycle-contract.js';
+import { kubeTaskQueue, nodeTaskQueue, QUERY_STATE, SEARCH_ATTRIBUTES, SIGNAL_RELEASE, SIGNAL_SPEC, WORKFLOW_TYPE_LIFECYCLE } from '../../common/names.js';
+import { parseSpec, type NodeENISpec } from '../../common/nodeeni.js';
+import { TOOLS_BIN } from '../../stack/paths.js';
+import { FakeWorld, gate } from './fake-world.js';
+
+const serverPath = path.join(TOOLS_BIN, 'temporal-test-server');
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  if (!fs.existsSync(serverPath)) throw new Error(`${serverPath} is missing: run \`npm run tools\` (stack/install.sh) first`);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: serverPath } } });
+  // The test server has no list call: register the project's search attributes outright.
+  const types = { Keyword: 2, KeywordList: 7 } as const; // temporal.api.enums.v1.IndexedValueType
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.entries(SEARCH_ATTRIBUTES).map(([name, t]) => [name, types[t]])),
+  });
+  bundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), logger: new DefaultLogger('WARN') });
+}, 120_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function spec(extra: Record<string, unknown> = {}): NodeENISpec {
+  const r = parseSpec({ nodeSelector: { ng: 'multi-eni' }, subnetIDs: ['subnet-a', 'subnet-b'], securityGroupIDs: ['sg-1'], deviceIndex: 1, mtu: 9001, ...extra });
+  if (!r.ok) throw new Error(r.error);
+  return r.spec;
+}
+
+interface Run {
+  world: FakeWorld;
+  handle: WorkflowHandleWithFirstExecutionRunId;
+  desired: DesiredPair;
+  state: () => Promise<PairState>;
+}
+
+/** Starts a pair on fresh task queues with the fake world's workers, runs `fn`, then stops the workers. */
+async function withPair(fn: (r: Run) => Promise<void>, o: { spec?: NodeENISpec; agent?: boolean; historyLimit?: number; world?: FakeWorld } = {}): Promise<void> {
+  const id = randomBytes(4).toString('hex');
+  const taskQueue = `lifecycle-test-${id}`;
+  const world = o.world ?? new FakeWorld();
+  const desired: DesiredPair = { nodeENI: `ne-${id}`, nodeName: `node-${id}`, uid: 'uid-1', generation: 1, instanceId: 'i-0001', spec: o.spec ?? spec() };
+  const connection = env.nativeConnection;
+  const controller = world.controllerActivities();
+  const workers = [
+    await Worker.create({ connection, taskQueue, workflowBundle: bundle, activities: controller }),
+    await Worker.create({ connection, taskQueue: kubeTaskQueue(taskQueue), activities: controller }),
+  ];
+  if (o.agent !== false) workers.push(await agentWorker(world, desired.nodeName));
+  const handle = await env.client.workflow.start(WORKFLOW_TYPE_LIFECYCLE, {
+    taskQueue,
+    workflowId: `nodeeni/${desired.nodeENI}/${desired.nodeName}`,
+    args: [{ desired, ...(o.historyLimit ? { historyLimit: o.historyLimit } : {}) } satisfies LifecycleInput],
+  });
+  const run: Run = { world, handle, desired, state: () => env.client.workflow.getHandle(handle.workflowId).query<PairState>(QUERY_STATE) };
+  const body = fn(run);
+  // Every worker stops (and lets go of the connection) before the test's own outcome is reported.
+  await Promise.allSettled(workers.map((w) => w.runUntil(body)));
+  await body;
+}
+
+function agentWorker(world: FakeWorld, nodeName: string): Promise<Worker> {
+  return Worker.create({ connection: env.nativeConnection, taskQueue: nodeTaskQueue(nodeName), activities: world.agentActivities() });
+}
+
+/** Polls the query until `ok` holds (the server answers between workflow tasks); time is not skipped meanwhile. */
+async function until(r: Run, what: string, ok: (s: PairState) => boolean, timeoutMs = 30_000): Promise<PairState> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await r.state().catch(() => undefined);
+    if (s && ok(s)) return s;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(s?.enis.map((e) => [e.subnetId, e.phase, e.message]))}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+/** Waits until the pair's workflow runs in a later run than the first (it continued as new). */
+async function untilNewRun(r: Run, timeoutMs = 30_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await env.client.workflow.getHandle(r.handle.workflowId).describe();
+    if (d.runId !== r.handle.firstExecutionRunId) return d.runId;
+    if (Date.now() > end) throw new Error('the workflow did not continue as new');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+const allReady = (s: PairState) => !s.converging && s.enis.length > 0 && s.enis.every((e) => e.phase === 'Ready');
+
+/** Resolves when the named activity is entered; the call then waits until `release()` is called. */
+function hold(world: FakeWorld, name: string): { entered: Promise<unknown>; release: () => void } {
+  const g = gate();
+  let entered!: (input: unknown) => void;
+  const p = new Promise<unknown>((r) => (entered = r));
+  world.before[name] = async (input: unknown) => {
+    delete world.before[name];
+    entered(input);
+    await g.wait;
+  };
+  return { entered: p, release: g.open };
+}
+
+describe('lifecycle workflow (time-skipping server, mocked activities)', () => {
+  it('converges both subnets at once: both creates are issued before either attach, indexes planned in spec order', async () => {
+    await withPair(async (r) => {
+      const s = await until(r, 'Ready', allReady);
+      const order = r.world.calls.map((c) => c.name);
+      expect(order.lastIndexOf('createEni')).toBeLessThan(order.indexOf('attachEni'));
+      expect(s.enis.map((e) => [e.subnetId, e.deviceIndex, e.interfaceName, e.mtuApplied])).toEqual([
+        ['subnet-a', 1, 'eth1', 9001],
+        ['subnet-b', 2, 'eth2', 9001],
+      ]);
+      // DeleteOnTermination is set with the wait for the attachment: no call of its own.
+      expect(r.world.count('setDeleteOnTermination')).toBe(0);
+      expect([...r.world.enis.values()].every((e) => e.attachment?.deleteOnTermination === true)).toBe(true);
+      // The final status is written; the pass's Events ride along in the same reports.
+      expect(r.world.lastStatus()?.map((a) => [a.subnetID, a.phase, a.status])).toEqual([
+        ['subnet-a', 'Ready', 'attached'],
+        ['subnet-b', 'Ready', 'attached'],
+      ]);
+      expect(r.world.eventReasons()).toEqual(expect.arrayContaining(['ENICreated', 'ENIAttached', 'ENIConfigured']));
+      expect(r.world.count('reportPair')).toBeLessThanOrEqual(3);
+      await r.handle.signal(SIGNAL_RELEASE, { reason: 'test done' });
+      expect(await r.handle.result()).toEqual({ released: expect.arrayContaining([...s.enis.map((e) => e.eniId)]) });
+      expect(r.world.enis.size).toBe(0);
+    });
+  });
+
+  it('counts a subnet named by ID and by name once', async () => {
+    await withPair(
+      async (r) => {
+        const s = await until(r, 'Ready', allReady);
+        expect(s.enis.map((e) => e.subnetId)).toEqual(['subnet-b']);
+        expect(r.world.lastStatus()).toHaveLength(1);
+      },
+      { spec: spec({ subnetIDs: ['subnet-b'], subnetNames: ['user-plane'] }) },
+    );
+  });
+
+  it('compensates a failed attach: the ENI it created is deleted and the subnet reports Failed with the reason', async () => {
+    const world = new FakeWorld();
+    world.before.attachEni = (input: { eniId: string }) => {
+      if (input.eniId === 'eni-0002') throw ApplicationFailure.nonRetryable('AttachmentLimitExceeded: Interface count 9 exceeds the limit for m5.large', 'AttachmentLimitExceeded');
+    };
+    await withPair(
+      async (r) => {
+        const s = await until(r, 'one Ready, one Failed', (x) => !x.converging && x.enis.some((e) => e.phase === 'Failed') && x.enis.some((e) => e.phase === 'Ready'));
+        const failed = s.enis.find((e) => e.phase === 'Failed')!;
+        expect(failed.eniId).toBeUndefined();
+        expect(failed.message).toContain('AttachmentLimitExceeded');
+        expect(r.world.calls.filter((c) => c.name === 'deleteEni').map((c) => c.input)).toEqual([{ eniId: 'eni-0002' }]);
+        expect(r.world.enis.has('eni-0002')).toBe(false);
+        expect(r.world.eventReasons()).toContain('ENIAttachmentFailed');
+        expect(r.world.lastStatus()?.find((a) => a.phase === 'Failed')?.message).toContain('AttachmentLimitExceeded');
+      },
+      { world },
+    );
+  });
+
+  it('retries a failed pair on its backoff (time skipped) and converges when EC2 lets it', async () => {
+    const world = new FakeWorld();
+    let refuse = true;
+    world.before.createEni = () => {
+      if (refuse) throw ApplicationFailure.nonRetryable('InsufficientFreeAddressesInSubnet: no free address', 'InsufficientFreeAddressesInSubnet');
+    };
+    await withPair(
+      async (r) => {
+        await until(r, 'Failed', (x) => !x.converging && x.enis.every((e) => e.phase === 'Failed'));
+        refuse = false;
+        const creates = r.world.count('createEni');
+        await env.sleep('61s');
+        await until(r, 'Ready after the backoff', allReady);
+        expect(r.world.count('createEni')).toBe(creates + 2);
+      },
+      { world, spec: spec() },
+    );
+  });
+
+  it('stops a converge when released mid-way and frees what it made', async () => {
+    const world = new FakeWorld();
+    const held = hold(world, 'waitAttached');
+    await withPair(
+      async (r) => {
+        await held.entered;
+        await r.handle.signal(SIGNAL_RELEASE, { reason: 'node gone' });
+        held.release();
+        const result = (await r.handle.result()) as { released: string[] };
+        expect(result.released.length).toBeGreaterThan(0);
+        expect(r.world.enis.size).toBe(0);
+        expect(r.world.count('configureInterface')).toBeLessThan(2);
+        expect(r.world.lastStatus()).toEqual([]);
+        expect(r.world.eventReasons()).toContain('ENIDeleted');
+      },
+      { world },
+    );
+  });
+
+  it('waits for an absent node agent and converges once it is back', async () => {
+    const world = new FakeWorld();
+    await withPair(
+      async (r) => {
+        // The node queue's schedule-to-start bound (1 min) runs on the server's clock even here: no task is polled.
+        const waiting = await until(r, 'WaitingForNodeAgent', (x) => !x.converging && x.enis.every((e) => e.phase === 'WaitingForNodeAgent'), 90_000);
+        expect(waiting.enis[0]!.message).toContain(nodeTaskQueue(r.desired.nodeName));
+        expect(r.world.lastStatus()?.every((a) => a.phase === 'WaitingForNodeAgent' && a.status === 'attached')).toBe(true);
+        const agent = await agentWorker(r.world, r.desired.nodeName);
+        await agent.runUntil(async () => {
+          await env.sleep('31s'); // the first retry after 30 s, skipped
+          await until(r, 'Ready', allReady);
+        });
+        // The ENIs were not re-created or re-attached while the agent was away.
+        expect(r.world.count('createEni')).toBe(2);
+        expect(r.world.count('attachEni')).toBe(2);
+      },
+      { world, agent: false },
+    );
+  });
+
+  it('applies a spec change that arrives mid-converge (MTU) without re-creating anything', async () => {
+    const world = new FakeWorld();
+    const held = hold(world, 'waitAttached');
+    await withPair(
+      async (r) => {
+        await held.entered;
+        await r.handle.signal(SIGNAL_SPEC, { ...r.desired, generation: 2, spec: spec({ mtu: 1500 }) });
+        held.release();
+        const s = await until(r, 'Ready at MTU 1500', (x) => allReady(x) && x.enis.every((e) => e.mtuApplied === 1500));
+        expect(s.desired.generation).toBe(2);
+        expect(r.world.count('createEni')).toBe(2);
+        expect(r.world.lastStatus()?.map((a) => a.mtu)).toEqual([1500, 1500]);
+      },
+      { world },
+    );
+  });
+
+  it('revives after a release when wanted again: finishes the release, then starts over with the new spec', async () => {
+    const world = new FakeWorld();
+    await withPair(
+      async (r) => {
+        await until(r, 'Ready', allReady);
+        const held = hold(world, 'deleteEni');
+        await r.handle.signal(SIGNAL_RELEASE, { reason: 'node relabelled' });
+        await held.entered;
+        await r.handle.signal(SIGNAL_SPEC, { ...r.desired, generation: 2, spec: spec({ subnetIDs: ['subnet-a'] }) });
+        held.release();
+        const s = await until(r, 'Ready again', (x) => allReady(x) && x.enis.length === 1 && !x.releasing);
+        expect(s.desired.generation).toBe(2);
+        expect(r.world.count('deleteEni')).toBe(2);
+        expect(r.world.count('createEni')).toBe(3);
+        await untilNewRun(r);
+      },
+      { world },
+    );
+  });
+
+  it('continues as new at rest past the history limit, carrying its ENIs (no new EC2 work)', async () => {
+    await withPair(
+      async (r) => {
+        await until(r, 'Ready', allReady);
+        await untilNewRun(r);
+        const s = await r.state();
+        expect(s.enis.map((e) => e.eniId).sort()).toEqual(['eni-0001', 'eni-0002']);
+        const before = r.world.calls.length;
+        // A repair pass in the new run finds everything in place.
+        await env.client.workflow.getHandle(r.handle.workflowId).signal('repair', { reason: 'test', eniIds: [] });
+        await until(r, 'Ready after repair', (x) => allReady(x));
+        const after = r.world.calls.slice(before).map((c) => c.name);
+        expect(after.filter((n) => ['createEni', 'attachEni', 'configureInterface'].includes(n))).toEqual([]);
+      },
+      { historyLimit: 20 },
+    );
+  });
+});
