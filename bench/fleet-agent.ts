@@ -91,11 +91,6 @@ export class FleetAgent {
         const index = this.links.get(n.instanceId)?.get(input.macAddress.toLowerCase());
         return { changed: index !== undefined, ...(index !== undefined ? { interfaceName: `eth${index}` } : {}), ...(input.dpdk ? { restoredDriver: 'ena' } : {}) };
       },
-      inventory: async () => ({
-        nodeName: n.name,
-        links: [...(this.links.get(n.instanceId) ?? new Map<string, number>())].map(([mac, i]) => ({ name: `eth${i}`, macAddress: mac, mtu: 9001, state: 'up' })),
-        dpdkDevices: [],
-      }),
     };
   }
 

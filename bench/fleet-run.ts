@@ -77,8 +77,10 @@ export interface RunResult {
   enis: number;
   agent: AgentKind;
   controllerEnv: Record<string, string>;
-  /** Activities per second allowed on the controller task queue (EC2_RATE_LIMIT): a setting of the controller. */
-  rate: number;
+  /** Activities per second allowed on the controller task queue (EC2_RATE_LIMIT), when set: a setting of the controller. */
+  rate?: number;
+  /** How the controller paced its EC2 calls: its per-action EC2 budget (EC2_BUDGET_SCALE), absent in older results. */
+  budget?: string;
   latencyMs: number;
   converged: boolean;
   convergeS: number;
@@ -181,7 +183,8 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
   const scheduleId = `fleet-${id}`;
   const labels = { 'bench-run': id };
   const errors: string[] = [];
-  const rate = Number(o.controllerEnv.EC2_RATE_LIMIT ?? 20);
+  const rate = o.controllerEnv.EC2_RATE_LIMIT ? Number(o.controllerEnv.EC2_RATE_LIMIT) : undefined;
+  const budget = `per-action EC2 buckets x${o.controllerEnv.EC2_BUDGET_SCALE ?? 1}${o.controllerEnv.EC2_BUDGET_OVERRIDES ? ' with overrides' : ''}`;
   stackStartedAt = o.stack.startedAt;
 
   const kc = new KubeConfig();
@@ -459,7 +462,8 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       ec2Teardown,
       actionsApply,
       actionsTeardown: phaseTally(counted, 'teardown', WORKFLOW_TYPE_LIFECYCLE),
-      controllerRateBoundS: actionsApply.controllerDispatches / rate,
+      budget,
+      ...(rate ? { controllerRateBoundS: actionsApply.controllerDispatches / rate } : {}),
       ...(ec2Apply.byBucket ? { ec2Bound: { ...ec2BucketBound(ec2Apply.byBucket, bucketsCfg?.overrides ?? {}), overrides: bucketsCfg?.overrides ?? {} } } : {}),
       enisReleased,
       ...(join ? { join } : {}),

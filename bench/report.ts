@@ -78,14 +78,14 @@ const convBound = (r: RunResult) => (r.converged && r.ec2Bound && r.ec2Bound.sec
 export function mainTable(runs: RunResult[]): Table {
   return {
     head: [
-      'run', 'nodes', 'ENIs', 'node side', 'controller rate/s', 'converge s', 'Ready p50 / p99 s', 'bound s', 'conv/bound', 'limiting bucket', 'throttled converge / teardown',
+      'run', 'nodes', 'ENIs', 'node side', 'controller EC2 pacing', 'converge s', 'Ready p50 / p99 s', 'bound s', 'conv/bound', 'limiting bucket', 'throttled converge / teardown',
       'EC2/ENI attach', 'EC2/ENI release', 'actions/ENI attach', 'actions/ENI release', 'teardown s', 'ENIs left', 'controller CPU s', 'controller peak RSS MiB', 'watcher CPU s / peak MiB',
     ],
     rows: runs.map((r) => {
       const c = usage(r, 'controller');
       const w = usage(r, 'watcher');
       return [
-        scenario(r), String(r.nodes), String(r.enis), nodeSide(r), String(r.rate),
+        scenario(r), String(r.nodes), String(r.enis), nodeSide(r), pacing(r),
         r.converged ? f1(r.convergeS) : `timeout ${f1(r.convergeS)}`,
         `${f1(r.readyS.p50)} / ${f1(r.readyS.p99)}${r.converged ? '' : ` (${r.readyS.n} of ${r.enis} Ready)`}`,
         boundCell(r), convBound(r), limitingCell(r), `${n0(r.ec2Apply.throttled)} / ${n0(r.ec2Teardown.throttled)}`,
@@ -115,6 +115,11 @@ export function joinTable(runs: RunResult[]): Table {
         ];
       }),
   };
+}
+
+/** How the controller paced EC2: a task-queue rate (older results, or EC2_RATE_LIMIT set) and/or its EC2 budget. */
+function pacing(r: RunResult): string {
+  return [r.rate !== undefined ? `${r.rate}/s task queue` : '', r.budget ?? ''].filter(Boolean).join(' + ') || '-';
 }
 
 export function breakdownTable(runs: RunResult[]): Table {
@@ -226,7 +231,7 @@ export const METHOD = [
   'EC2: the bench\'s private moto_server behind the EC2 proxy (stack/ec2-proxy.ts) in its default, strict mode: EC2\'s per-action token buckets, `attaching`/`detaching` windows drawn from a range by a seeded PRNG, ClientToken idempotency, device-index conflicts, attachments only within the instance\'s AZ and up to its type\'s ENIs (m5.4xlarge: 8), in-use refusals; the settings read from the proxy at start are in the stack line. Every instance and subnet of the bench is in one AZ.',
   'bound s, the bucket bound: the least time EC2\'s token buckets allow for the calls the converge phase needed, from the calls the buckets admitted while converging (every call not throttled: a refused one took its token too), by bucket (detailed table): n calls through a bucket of capacity C refilled at r per s take max(0, (n − C) / r) s from a full bucket; the buckets are independent, so the bound is the largest of them, and "limiting bucket" names it (stack/ec2-buckets.ts, bucketBound). The numbers are AWS\'s, from the Amazon EC2 Developer Guide, "Request throttling for the Amazon EC2 API" (sections "Request token bucket sizes and refill rates" and "Uncategorized actions"): mutating actions such as AttachNetworkInterface and DetachNetworkInterface 50 and 5/s; CreateNetworkInterface, DeleteNetworkInterface and ModifyNetworkInterfaceAttribute 100 and 5/s; DescribeNetworkInterfaces 100 and 20/s with a filter or pagination, 50 and 10/s without; other describes 100 and 20/s (the proxy\'s overrides, if any, replace them). The private proxy enforces the same buckets, and the bench waits for them to be full before the apply and before the join. conv/bound near 1 means the run went as fast as EC2 lets anyone go; "-" when every bucket\'s burst covers its calls (bound 0). The bound ignores the order the calls must go in (an attach after its create, the `attaching` window): the join\'s floor is that.',
   'throttled: calls the proxy answered 503 RequestLimitExceeded (a bucket empty; the sum over the buckets), while converging / while tearing down; by action in the detailed table. The controller retries them.',
-  'controller rate/s: EC2_RATE_LIMIT, a setting of the controller (Temporal\'s maxTaskQueueActivitiesPerSecond on its EC2 activities\' task queue, enforced by the server across replicas), not a limit of EC2. The detailed table gives the time that setting alone allows: activity dispatches on that queue while converging (from the histories) ÷ the rate (results from before the strict emulator called this the bound).',
+  'controller EC2 pacing: how the controller spaced its EC2 calls. Since the lifecycle rebuild, per-action token buckets mirroring EC2\'s own (workers/ec2-budget.ts; EC2_BUDGET_SCALE, EC2_BUDGET_OVERRIDES), so describes never wait behind creates; before it, or when EC2_RATE_LIMIT is set, one rate for every activity on the controller task queue (Temporal\'s maxTaskQueueActivitiesPerSecond, enforced by the server across replicas). The detailed table gives the time such a rate alone allows: activity dispatches on that queue while converging (from the histories) ÷ the rate.',
   'join: one more instance and Node object on a converged cluster at rest (the first fleet of a run, after its at-rest phase; and the `join` scenario, a cluster of --scenario-nodes without an at-rest phase); its node side is up first. join s: Node created to its 3 attachments first seen Ready. floor s: for each of its ENIs, the answer times the proxy measured for its CreateNetworkInterface + AttachNetworkInterface + the `attaching` window the emulator drew at that attach + ModifyNetworkInterfaceAttribute (DeleteOnTermination), in series, from the proxy\'s call records after a calls reset just before the join (only calls answered ok, the first of each); the floor is the largest over the node\'s ENIs, which EC2 could handle side by side. Not in the floor: the watcher noticing the node, workflow and activity scheduling, the confirming describes, the node agent\'s configure, the status writes, and the controller doing a NodeENI\'s subnets one after the other (the two-subnet NodeENI\'s ENIs are in series in its pair).',
   'EC2 calls: counted at the proxy in front of moto (every call the controller made, answered or refused), counters reset before the apply, the join and the teardown. The benchmark runs its own moto + proxy, so faults never reach shared tests. Per ENI release: over the ENIs the teardown released (the fleet\'s and a joined node\'s).',
   `Temporal actions: from the event histories of every run on the benchmark's task queue, bucketed by event time. Counted: ${ACTION_RULE}.`,

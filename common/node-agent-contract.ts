@@ -55,27 +55,10 @@ export interface ReleaseInterfaceResult {
   restoredDriver?: string;
 }
 
-export interface InventoryLink {
-  name: string;
-  macAddress: string;
-  mtu: number;
-  state: string;
-  pciAddress?: string;
-  driver?: string;
-}
-
-export interface InventoryResult {
-  nodeName: string;
-  links: InventoryLink[];
-  /** Devices bound to DPDK drivers (no kernel link any more). */
-  dpdkDevices: { pciAddress: string; driver: string; macAddress?: string }[];
-}
-
 /** Activity names and signatures the node agent registers. The workflow proxies exactly this type. */
 export interface NodeAgentActivities {
   configureInterface(input: ConfigureInterfaceInput): Promise<ConfigureInterfaceResult>;
   releaseInterface(input: ReleaseInterfaceInput): Promise<ReleaseInterfaceResult>;
-  inventory(): Promise<InventoryResult>;
 }
 
 /** ApplicationFailure types the node agent raises as non-retryable. */

@@ -3,7 +3,6 @@
 import type { NodeAgentActivities } from '../common/node-agent-contract.js';
 import { configureInterface } from './configure.js';
 import { AgentHost, type NodeAgentOptions } from './host.js';
-import { inventory } from './inventory.js';
 import { releaseInterface } from './release.js';
 
 export type { NodeAgentOptions } from './host.js';
@@ -14,6 +13,5 @@ export function createNodeAgentActivities(options: NodeAgentOptions): NodeAgentA
   return {
     configureInterface: (input) => configureInterface(host, input),
     releaseInterface: (input) => releaseInterface(host, input),
-    inventory: () => inventory(host),
   };
 }

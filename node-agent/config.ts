@@ -2,7 +2,7 @@
 // zod. Pure: a bad variable becomes a message that names it; the worker prints it and exits.
 import { z } from 'zod';
 import { NODE_AGENT_DEFAULTS } from './host.js';
-import { TemporalEnvSchema, type TemporalEnv } from '../workers/temporal-connection.js';
+import { TemporalEnvSchema, type TemporalEnv } from '../common/temporal-connection.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const NETNS_NAME = /^[A-Za-z0-9_.-]{1,255}$/;

@@ -167,13 +167,6 @@ describe('DPDK case (seed case 3)', () => {
     expect(restartReasons).toHaveLength(2);
   });
 
-  test('inventory shows kernel links with PCI address and driver, and the DPDK-bound device with its MAC', async () => {
-    const inv = await act(agent.inventory);
-    expect(inv.links).toEqual(expect.arrayContaining([{ name: 'ens7', macAddress: DEV.kernel.mac, mtu: 9001, state: 'up', pciAddress: '0000:00:07.0', driver: 'ena' }]));
-    expect(inv.links.find((l) => l.name === 'ens8')).toBeUndefined();
-    expect(inv.dpdkDevices).toEqual([{ pciAddress: '0000:00:08.0', driver: 'vfio-pci', macAddress: DEV.dpdk.mac }]);
-  });
-
   test('release gives the device back to its original driver, removes its entry, and leaves the link down', async () => {
     const from = kernel.writes.length;
     const result = await act(agent.releaseInterface, release3);

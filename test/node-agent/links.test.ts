@@ -177,16 +177,6 @@ describe('node agent on real links', () => {
     expect(isUp(await ns.link('dupb'))).toBe(false);
   });
 
-  test('inventory lists links with MAC, MTU and state', async () => {
-    const inv = await act(agent.inventory);
-    expect(inv.nodeName).toBe('node-links');
-    expect(inv.links).toEqual(expect.arrayContaining([
-      { name: 'ens6', macAddress: MAC.a, mtu: 9001, state: 'up' },
-      { name: 'ens5', macAddress: MAC.primary, mtu: 1500, state: 'down' },
-    ]));
-    expect(inv.dpdkDevices).toEqual([]);
-  });
-
   test('release sets the link down; a second release has nothing to do', async () => {
     const first = await act(agent.releaseInterface, { nodeENI: 'multus-test', eniId: ENI, macAddress: MAC.a });
     expect(first).toEqual({ changed: true, interfaceName: 'ens6' });

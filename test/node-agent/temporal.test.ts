@@ -24,13 +24,12 @@ type Calls = Record<keyof NodeAgentActivities, number>;
 
 /** The agent's activities with a call counter in front, so the test can see which node did the work. */
 function counted(activities: NodeAgentActivities): { activities: NodeAgentActivities; calls: Calls } {
-  const calls: Calls = { configureInterface: 0, releaseInterface: 0, inventory: 0 };
+  const calls: Calls = { configureInterface: 0, releaseInterface: 0 };
   return {
     calls,
     activities: {
       configureInterface: (input) => (calls.configureInterface++, activities.configureInterface(input)),
       releaseInterface: (input) => (calls.releaseInterface++, activities.releaseInterface(input)),
-      inventory: () => (calls.inventory++, activities.inventory()),
     },
   };
 }
@@ -116,8 +115,8 @@ describe('node agent through Temporal', () => {
     const link = await nsA.link('eth1');
     expect(link?.mtu).toBe(9001);
     expect(isUp(link)).toBe(false);
-    expect(agentA.calls).toEqual({ configureInterface: 2, releaseInterface: 1, inventory: 0 });
-    expect(agentB.calls).toEqual({ configureInterface: 0, releaseInterface: 0, inventory: 0 });
+    expect(agentA.calls).toEqual({ configureInterface: 2, releaseInterface: 1 });
+    expect(agentB.calls).toEqual({ configureInterface: 0, releaseInterface: 0 });
     // B's link is untouched.
     expect((await nsB.link('eth1'))?.mtu).toBe(1500);
   });
@@ -129,8 +128,8 @@ describe('node agent through Temporal', () => {
       args: [NODE_B, input(MAC_B)],
     });
     expect(result.configured).toMatchObject({ interfaceName: 'eth1', state: 'up' });
-    expect(agentB.calls).toEqual({ configureInterface: 2, releaseInterface: 1, inventory: 0 });
-    expect(agentA.calls).toEqual({ configureInterface: 2, releaseInterface: 1, inventory: 0 });
+    expect(agentB.calls).toEqual({ configureInterface: 2, releaseInterface: 1 });
+    expect(agentA.calls).toEqual({ configureInterface: 2, releaseInterface: 1 });
   });
 
   test('a non-retryable failure reaches the workflow after a single attempt, with its type and message', async () => {
