@@ -1,5 +1,6 @@
 // Classifies EC2 errors into retryable and not, keeping AWS's code and message for the user.
 // Pure: unit-tested without EC2.
+import { ERROR_TYPES } from '../common/error-types.js';
 
 export interface ClassifiedError {
   code: string;
@@ -49,7 +50,7 @@ const TRANSIENT = new Set([
   'ConcurrentTagAccess',
 ]);
 
-export const DEVICE_INDEX_CONFLICT = 'DeviceIndexConflict';
+export const DEVICE_INDEX_CONFLICT = ERROR_TYPES.deviceIndexConflict;
 
 interface AwsLikeError {
   name?: string;

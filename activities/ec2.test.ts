@@ -110,14 +110,20 @@ describe('inspectPair', () => {
     const { ec2, acts, env } = setup();
     ec2.handlers.DescribeSubnets = () => ({ Subnets: [{ SubnetId: 'subnet-1', CidrBlock: '10.0.1.0/24', AvailabilityZone: 'us-east-1a', VpcId: 'vpc-1' }] });
     ec2.handlers.DescribeSecurityGroups = () => ({ SecurityGroups: [{ GroupId: 'sg-1' }] });
+    const tags = (nodeENI: string) => [{ Key: 'NodeENI', Value: nodeENI }, { Key: 'Node', Value: 'node-a' }];
+    const filters: unknown[] = [];
     ec2.handlers.DescribeNetworkInterfaces = (i) => {
-      const f = (i.Filters as { Name: string }[])[0]!.Name;
-      return { NetworkInterfaces: f === 'attachment.instance-id' ? [attachedEni(true), { ...attachedEni(true), NetworkInterfaceId: 'eni-0', Attachment: { AttachmentId: 'a0', DeviceIndex: 0 } }] : [attachedEni(true)] };
+      const f = (i.Filters as { Name: string }[])[0]!;
+      filters.push(f);
+      // One call per batch: the node's ENIs of every NodeENI (split by tag in process), or the instance's ENIs.
+      if (f.Name === 'attachment.instance-id') return { NetworkInterfaces: [attachedEni(true), { ...attachedEni(true), NetworkInterfaceId: 'eni-0', Attachment: { AttachmentId: 'a0', InstanceId: 'i-1', DeviceIndex: 0 } }] };
+      return { NetworkInterfaces: [{ ...attachedEni(true), TagSet: tags('n1') }, { ...attachedEni(true), NetworkInterfaceId: 'eni-9', TagSet: tags('other') }] };
     };
     const r = await run(env, acts.inspectPair, input);
     expect(r.network).toEqual({ subnets: [{ id: 'subnet-1', cidr: '10.0.1.0/24', az: 'us-east-1a', vpcId: 'vpc-1' }], securityGroupIds: ['sg-1'] });
     expect(r.owned.map((e) => e.eniId)).toEqual(['eni-1']);
     expect(r.usedDeviceIndexes).toEqual([0, 1]);
+    expect(filters).toEqual(expect.arrayContaining([{ Name: 'tag:Node', Values: ['node-a'] }, { Name: 'attachment.instance-id', Values: ['i-1'] }]));
   });
 
   it("fails as resolveNetwork does, even when the pair's describe fails too", async () => {

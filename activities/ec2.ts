@@ -19,7 +19,9 @@ import {
 import { classifyEc2Error, errorCode } from './ec2-errors.js';
 import { adoptionTags, creationTags } from './eni-tags.js';
 import { TAG_CLUSTER, TAG_NODE, TAG_NODEENI } from '../common/names.js';
-import { TtlCache } from './ttl-cache.js';
+import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
+import { InFlight, TtlCache } from './ttl-cache.js';
+import { KeyBatcher, groupByKey } from './key-batcher.js';
 import { DescribeFailed, TransitionPoller, type WaitOptions, type WaitProgress } from './transition-poller.js';
 
 export interface EniInfo {
@@ -79,6 +81,8 @@ export interface Ec2ActivityDeps {
   lookupTtlMs?: number;
   /** Poll interval of the waits (attach/detach). */
   pollMs?: number;
+  /** How long a pair's describe waits for other pairs' to go out with it (ms). */
+  batchDelayMs?: number;
   /** The process's shared attach/detach poller; default: one made here with pollMs. */
   poller?: TransitionPoller;
   /** Heartbeat interval of the waits; default 5000. */
@@ -152,9 +156,26 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   // An instance never changes VPC.
   const vpcCache = new TtlCache<string>(24 * 3600_000);
 
+  const shared = { vpc: new InFlight<string>(), subnets: new InFlight<ResolvedSubnet[]>(), groups: new InFlight<string[]>() };
+  // The pairs converging at once ask for their node's ENIs (by tag) and their instance's (by attachment): one
+  // describe per batch answers them all.
+  const batch = { delayMs: deps.batchDelayMs ?? 100, maxKeys: 100 };
+  const byNode = new KeyBatcher<EniInfo[]>(
+    async (nodes) => groupByKey(nodes, await describeEnis('DescribeNetworkInterfaces', [{ Name: `tag:${TAG_NODE}`, Values: nodes }]), (e) => e.tags[TAG_NODE]),
+    () => [],
+    batch,
+  );
+  const byInstance = new KeyBatcher<EniInfo[]>(
+    async (ids) => groupByKey(ids, await describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: ids }]), (e) => e.attachment?.instanceId),
+    () => [],
+    batch,
+  );
+
   async function vpcOfInstance(instanceId: string): Promise<string> {
-    const cached = vpcCache.get(instanceId);
-    if (cached) return cached;
+    return vpcCache.get(instanceId) ?? shared.vpc.run(instanceId, () => loadVpcOfInstance(instanceId));
+  }
+
+  async function loadVpcOfInstance(instanceId: string): Promise<string> {
     const r = await call('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
     const vpc = r.Reservations?.[0]?.Instances?.[0]?.VpcId;
     if (!vpc) throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instanceId} has no VPC (is it terminated?)`, 'InstanceVpcUnknown');
@@ -166,7 +187,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   const ambiguous = (kind: string, name: string, vpcId: string, ids: string[], field: string, byId: string) =>
     ApplicationFailure.nonRetryable(
       `${kind} '${name}' is ambiguous in ${vpcId}: ${ids.length} match (${ids.join(', ')}) (${field}); name it by ID (${byId})`,
-      'AmbiguousName',
+      ERROR_TYPES.ambiguousName,
     );
   const inVpc = (vpcId: string | undefined): Filter[] => (vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []);
 
@@ -205,8 +226,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
 
   async function resolveSubnets(ids: string[], names: string[], vpcId?: string): Promise<ResolvedSubnet[]> {
     const key = JSON.stringify([ids, names, vpcId]);
-    const cached = subnetCache.get(key);
-    if (cached) return cached;
+    return subnetCache.get(key) ?? shared.subnets.run(key, () => loadSubnets(key, ids, names, vpcId));
+  }
+
+  async function loadSubnets(key: string, ids: string[], names: string[], vpcId?: string): Promise<ResolvedSubnet[]> {
     const byId: ResolvedSubnet[] = [];
     if (ids.length) {
       const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids })));
@@ -241,8 +264,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
 
   async function resolveSecurityGroups(ids: string[], names: string[], vpcId?: string): Promise<string[]> {
     const key = JSON.stringify([ids, names, vpcId]);
-    const cached = sgCache.get(key);
-    if (cached) return cached;
+    return sgCache.get(key) ?? shared.groups.run(key, () => loadSecurityGroups(key, ids, names, vpcId));
+  }
+
+  async function loadSecurityGroups(key: string, ids: string[], names: string[], vpcId?: string): Promise<string[]> {
     const out = new Set<string>();
     if (ids.length) {
       // Checked up front so a typo fails with EC2's message instead of surfacing at create time.
@@ -291,13 +316,8 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   }
 
   async function describePair(input: { nodeENI: string; nodeName: string; instanceId: string }): Promise<PairEnis> {
-    const [owned, onInstance] = await Promise.all([
-      describeEnis('DescribeNetworkInterfaces', [
-        { Name: `tag:${TAG_NODEENI}`, Values: [input.nodeENI] },
-        { Name: `tag:${TAG_NODE}`, Values: [input.nodeName] },
-      ]),
-      describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [input.instanceId] }]),
-    ]);
+    const [onNode, onInstance] = await Promise.all([byNode.get(input.nodeName), byInstance.get(input.instanceId)]);
+    const owned = onNode.filter((e) => e.tags[TAG_NODEENI] === input.nodeENI);
     const used = onInstance.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
     return { owned, usedDeviceIndexes: [...new Set(used)].sort((a, b) => a - b) };
   }
@@ -366,9 +386,9 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
         return { attachmentId: r.AttachmentId!, deviceIndex: input.deviceIndex };
       } catch (err) {
         const c = classifyEc2Error(err);
-        if (c.code === 'InvalidParameterValue' || c.code === 'InvalidNetworkInterface.InUse' || c.code === 'DeviceIndexConflict') {
+        if (c.code === 'InvalidParameterValue' || c.code === 'InvalidNetworkInterface.InUse' || c.code === ERROR_TYPES.deviceIndexConflict) {
           const eni = await describeEni(input.eniId);
-          if (eni?.attachment?.instanceId === input.instanceId && eni.attachment.status !== 'detaching') {
+          if (eni?.attachment?.instanceId === input.instanceId && isLiveAttachment(eni.attachment)) {
             return { attachmentId: eni.attachment.attachmentId, deviceIndex: eni.attachment.deviceIndex ?? input.deviceIndex };
           }
         }

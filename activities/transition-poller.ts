@@ -1,6 +1,7 @@
 // The attach and detach waits of one worker process, served together: every tick, one DescribeNetworkInterfaces
 // filtered by `network-interface-id` for all the ENIs being waited on (up to 200 IDs per call), instead of one
 // describe per ENI per wait. A filtered describe takes from EC2's larger describe bucket (100, 20/s).
+import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
 import { DescribeNetworkInterfacesCommand, type DescribeNetworkInterfacesCommandOutput, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyEc2Error } from './ec2-errors.js';
@@ -65,11 +66,11 @@ const attachmentOf = (n: NetworkInterface) => (n.Attachment?.AttachmentId ? n.At
 
 /** waitAttached's reading of a describe: attached with this attachment, still attaching, or lost. */
 export function judgeAttached(eniId: string, attachmentId: string, n: NetworkInterface | undefined): Verdict {
-  if (!n) return { fail: ApplicationFailure.nonRetryable(`ENI ${eniId} disappeared while attaching`, 'EniGone') };
+  if (!n) return { fail: ApplicationFailure.nonRetryable(`ENI ${eniId} disappeared while attaching`, ERROR_TYPES.eniGone) };
   const a = attachmentOf(n);
   if (a?.AttachmentId === attachmentId && a.Status === 'attached') return { done: n };
-  if (!a || a.AttachmentId !== attachmentId || a.Status === 'detached' || a.Status === 'detaching') {
-    return { fail: ApplicationFailure.nonRetryable(`ENI ${eniId}: attachment ${attachmentId} is ${a?.Status ?? 'gone'}`, 'AttachmentLost') };
+  if (!a || a.AttachmentId !== attachmentId || !isLiveAttachment({ status: a.Status })) {
+    return { fail: ApplicationFailure.nonRetryable(`ENI ${eniId}: attachment ${attachmentId} is ${a?.Status ?? 'gone'}`, ERROR_TYPES.attachmentLost) };
   }
   return { wait: a.Status ?? 'unknown' };
 }

@@ -20,3 +20,20 @@ export class TtlCache<V> {
     this.entries.set(key, { value, expires: this.clock() + this.ttlMs });
   }
 }
+
+/**
+ * Concurrent calls with the same key share one promise (nothing is kept once it settles): when a fleet's pairs
+ * converge at once, one lookup answers all of them instead of each missing the cache together.
+ */
+export class InFlight<V> {
+  private readonly pending = new Map<string, Promise<V>>();
+
+  run(key: string, load: () => Promise<V>): Promise<V> {
+    let p = this.pending.get(key);
+    if (!p) {
+      p = load().finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+}

@@ -1,4 +1,5 @@
-// ApplicationFailure types the controller raises and the lifecycle acts on: one home for their names.
+// ApplicationFailure types the controller raises and the lifecycle acts on: one home for their names; and the
+// one test of whether an attachment still holds its ENI, shared by the activities and the workflow.
 
 export const ERROR_TYPES = {
   /** The device index asked for is taken on the instance: the workflow moves to the next free one. */
@@ -10,3 +11,8 @@ export const ERROR_TYPES = {
   /** A subnet or security-group name matches several resources in the node's VPC. */
   ambiguousName: 'AmbiguousName',
 } as const;
+
+/** An attachment that holds the ENI on an instance: not on its way off. */
+export function isLiveAttachment(a: { status?: string } | undefined): boolean {
+  return !!a && a.status !== 'detaching' && a.status !== 'detached';
+}

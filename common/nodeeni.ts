@@ -224,14 +224,4 @@ export function parseSpec(raw: unknown): SpecResult {
   return { ok: false, error };
 }
 
-/** DPDK switch under either spelling. */
-export function dpdkEnabled(spec: NodeENISpec): boolean {
-  return spec.enableDPDK ?? spec.dpdkEnabled ?? false;
-}
-
-/** Subnet IDs and names in the Go controller's order (ID, IDs, name, names), without repeats. */
-export function subnetRefs(spec: NodeENISpec): { ids: string[]; names: string[] } {
-  const ids = [...new Set([...(spec.subnetID ? [spec.subnetID] : []), ...(spec.subnetIDs ?? [])])];
-  const names = [...new Set([...(spec.subnetName ? [spec.subnetName] : []), ...(spec.subnetNames ?? [])])];
-  return { ids, names };
-}
+export { dpdkEnabled, subnetRefs } from './spec-fields.js';

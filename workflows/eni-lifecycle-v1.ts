@@ -25,7 +25,7 @@ import { kubeTaskQueue, nodeTaskQueue } from '../common/names.js';
 import { releaseSignal, repairSignal, specSignal, stateQuery } from './pair-signals.js';
 import { describeFailure, failureType, isScheduleToStartTimeout } from './failures.js';
 import { SA_ENI_IDS, SA_ENI_PHASE, SA_INSTANCE_ID } from '../common/search-attributes.js';
-import { subnetRefs, dpdkEnabled } from '../common/nodeeni.js';
+import { subnetRefs, dpdkEnabled } from '../common/spec-fields.js';
 import { AGENT_BACKOFF_MS, FAILED_BACKOFF_MS, attachmentStatuses, configureKey, desiredChanged, pairPhase, planDeviceIndexes, statusKey } from './plan.js';
 
 const EC2_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;

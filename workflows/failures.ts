@@ -21,6 +21,11 @@ export function failureType(err: unknown): string | undefined {
   return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
 }
 
+/** The activity failed because its retry policy ran out of attempts (the error itself was retryable). */
+export function retriesExhausted(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED';
+}
+
 /** No worker took the task in time: for a node task queue, the node agent is absent. */
 export function isScheduleToStartTimeout(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';

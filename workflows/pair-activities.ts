@@ -8,9 +8,17 @@ import { NODE_AGENT_ERRORS } from '../common/node-agent-contract.js';
 import { kubeTaskQueue, nodeTaskQueue } from '../common/names.js';
 
 const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+/**
+ * Attempts of a converge step before the pass gives up on it: a retryable error that persists (1+2+4+8+16+32 s
+ * of backoff, about a minute) then shows as the attachment's message, Degraded and a Warning, and the pass is
+ * retried on the failed-pair backoff instead of retrying silently forever.
+ */
+export const CONVERGE_ATTEMPTS = 7;
 // EC2 calls are short, but the EC2 budget (workers/ec2-budget.ts) may hold one for minutes while a fleet
 // converges: it heartbeats meanwhile, so a worker that died is noticed within a minute and the call retried.
-export const ec2Options: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '1m', retry: RETRY };
+export const ec2Options: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '1m', retry: { ...RETRY, maximumAttempts: CONVERGE_ATTEMPTS } };
+/** Freeing an ENI (detach, delete, compensation) retries until it succeeds: a release must finish. */
+export const releaseOptions: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '1m', retry: RETRY };
 export const waitOptions: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '30s', retry: RETRY };
 
 export const ec2 = proxyActivities<Ec2Activities>(ec2Options);

@@ -19,11 +19,11 @@ import type { ConfigureInterfaceInput } from '../common/node-agent-contract.js';
 import type { ResolvedNetwork } from '../activities/ec2.js';
 import { ERROR_TYPES } from '../common/error-types.js';
 import { nodeTaskQueue } from '../common/names.js';
-import { dpdkEnabled, subnetRefs } from '../common/nodeeni.js';
+import { dpdkEnabled, subnetRefs } from '../common/spec-fields.js';
 import { SA_ENI_IDS, SA_ENI_PHASE, SA_INSTANCE_ID } from '../common/search-attributes.js';
 import { Compensation } from './compensation.js';
-import { describeFailure, failureType, isScheduleToStartTimeout } from './failures.js';
-import { agentActivities, agentOptions, ec2, ec2Options, ec2Waits, kubeActivities, kubeOptions, waitOptions } from './pair-activities.js';
+import { describeFailure, failureType, isScheduleToStartTimeout, retriesExhausted } from './failures.js';
+import { CONVERGE_ATTEMPTS, agentActivities, agentOptions, ec2, ec2Options, ec2Waits, kubeActivities, kubeOptions, releaseOptions, waitOptions } from './pair-activities.js';
 import { PairReporter } from './pair-report.js';
 import { releaseSignal, repairSignal, specSignal, stateQuery } from './pair-signals.js';
 import { attachedAsRequested, attachmentStatuses, configureKey, desiredChanged, nextFreeIndex, nextStep, pairPhase, planPair, securityGroupsDiffer } from './plan.js';
@@ -32,6 +32,12 @@ import { attachedAsRequested, attachmentStatuses, configureKey, desiredChanged, 
 class ReleaseInterrupt extends Error {}
 
 const MAX_INDEX_CONFLICTS = 8;
+
+/** The failure for the user: EC2's code and message, and that it persisted when retries ran out. */
+function failureMessage(err: unknown): string {
+  const message = describeFailure(err);
+  return retriesExhausted(err) ? `${message} (still failing after ${CONVERGE_ATTEMPTS} attempts over about a minute; the pair retries later)` : message;
+}
 const DEFAULT_HISTORY_LIMIT = 8000;
 
 export class PairLifecycle {
@@ -146,7 +152,7 @@ export class PairLifecycle {
       const answered = await this.converge();
       this.agentRetries = answered ? 0 : this.agentRetries + 1;
     } catch (err) {
-      if (!(err instanceof ReleaseInterrupt)) throw err;
+      if (!(err instanceof ReleaseInterrupt)) this.passFailed(err);
     } finally {
       this.converging = false;
     }
@@ -174,7 +180,7 @@ export class PairLifecycle {
         },
       ]);
     } catch (err) {
-      this.resolveFailed(describeFailure(err), [...refs.ids, ...refs.names]);
+      this.resolveFailed(failureMessage(err), [...refs.ids, ...refs.names]);
       return true;
     }
     this.checkpoint();
@@ -195,6 +201,15 @@ export class PairLifecycle {
     const answered = outcomes.every((o) => o.status === 'fulfilled' && o.value);
     if (answered && plan.records.every((r) => r.phase === 'Ready')) this.lastError = undefined;
     return answered;
+  }
+
+  /** A step outside any one subnet failed for good (e.g. tagging an adopted ENI): the pass retries on its backoff. */
+  private passFailed(err: unknown): void {
+    const message = failureMessage(err);
+    this.lastError = message;
+    for (const r of this.st.enis) if (r.phase !== 'Ready') Object.assign(r, { phase: 'Failed', message });
+    if (!this.st.enis.some((r) => r.phase === 'Failed')) this.st.enis.push({ subnetId: '-', phase: 'Failed', message });
+    this.report.note('Warning', 'ENIAttachmentFailed', `${this.desired.nodeName}: ${message}`);
   }
 
   /** Nothing is created when the network does not resolve; ENIs held for subnets that still resolve stay. */
@@ -223,7 +238,7 @@ export class PairLifecycle {
       return await this.ensureEni(r, pos, plannedIndex, used, net.securityGroupIds);
     } catch (err) {
       if (err instanceof ReleaseInterrupt) throw err;
-      const message = describeFailure(err);
+      const message = failureMessage(err);
       this.lastError = message;
       const reason = r.phase === 'Pending' || r.phase === 'Creating' ? 'ENICreationFailed' : 'ENIAttachmentFailed';
       Object.assign(r, { phase: 'Failed', message });
@@ -328,7 +343,7 @@ export class PairLifecycle {
   /** Compensation of a create: detach (forced) if it got that far, then delete. */
   private async deleteCreated(r: EniRecord): Promise<void> {
     await this.detach(r, true);
-    await ec2.deleteEni.executeWithOptions({ ...ec2Options, summary: `compensate: delete ${r.eniId}` }, [{ eniId: r.eniId! }]);
+    await ec2.deleteEni.executeWithOptions({ ...releaseOptions, summary: `compensate: delete ${r.eniId}` }, [{ eniId: r.eniId! }]);
     Object.assign(r, { eniId: undefined, macAddress: undefined, createdHere: undefined });
   }
 
@@ -412,7 +427,7 @@ export class PairLifecycle {
   /** Detach (if attached) and wait until it is free. */
   private async detach(r: EniRecord, force: boolean): Promise<void> {
     if (!r.eniId || !r.attachmentId) return;
-    await ec2.detachEni.executeWithOptions({ ...ec2Options, summary: `detach ${r.eniId} on ${this.desired.nodeName} (${r.instanceId ?? this.desired.instanceId})` }, [
+    await ec2.detachEni.executeWithOptions({ ...releaseOptions, summary: `detach ${r.eniId} on ${this.desired.nodeName} (${r.instanceId ?? this.desired.instanceId})` }, [
       { eniId: r.eniId, attachmentId: r.attachmentId, force },
     ]);
     await ec2Waits.waitDetached.executeWithOptions({ ...waitOptions, summary: `wait until ${r.eniId} is detached` }, [{ eniId: r.eniId }]);
@@ -425,7 +440,7 @@ export class PairLifecycle {
     const agentOk = await this.agentRelease(r);
     await this.detach(r, !agentOk);
     if (r.eniId) {
-      await ec2.deleteEni.executeWithOptions({ ...ec2Options, summary: `delete ${r.eniId} (${this.desired.nodeName}, ${r.subnetId})` }, [{ eniId: r.eniId }]);
+      await ec2.deleteEni.executeWithOptions({ ...releaseOptions, summary: `delete ${r.eniId} (${this.desired.nodeName}, ${r.subnetId})` }, [{ eniId: r.eniId }]);
       this.report.note('Normal', 'ENIDeleted', `Detached and deleted ${this.where(r)}`);
     }
     this.st.enis = this.st.enis.filter((e) => e !== r);

@@ -1,8 +1,10 @@
 // Pure decisions of the lifecycle workflow: device indexes, what the node agent must (re)do, the status
 // the user sees and the pair's overall phase. Deterministic and free of I/O, so tests call them directly.
-import { dpdkEnabled, type AttachmentStatus, type AttachmentPhase, type NodeENISpec } from '../common/nodeeni.js';
+import type { AttachmentStatus, AttachmentPhase, NodeENISpec } from '../common/nodeeni.js';
+import { dpdkEnabled } from '../common/spec-fields.js';
 import type { EniRecord, DesiredPair } from '../common/lifecycle-contract.js';
 import type { EniInfo, ResolvedSubnet } from '../activities/ec2.js';
+import { isLiveAttachment } from '../common/error-types.js';
 
 /**
  * Device index for each subnet position: deviceIndex + position, bumped past indexes in use on the
@@ -95,10 +97,7 @@ export function desiredChanged(a: DesiredPair, b: DesiredPair): boolean {
   return a.instanceId !== b.instanceId || a.uid !== b.uid || JSON.stringify(a.spec) !== JSON.stringify(b.spec);
 }
 
-/** An attachment that holds the ENI on an instance: not on its way off. The one test of "attachment is live". */
-export function isLiveAttachment(a: { status?: string } | undefined): boolean {
-  return !!a && a.status !== 'detaching' && a.status !== 'detached';
-}
+export { isLiveAttachment };
 
 /** The fields of a record that describe an attachment, cleared when EC2 no longer has it. */
 const NO_ATTACHMENT = { attachmentId: undefined, instanceId: undefined, requestedIndex: undefined, configuredKey: undefined } as const;

@@ -68,7 +68,11 @@ async function withPair(fn: (r: Run) => Promise<void>, o: { spec?: NodeENISpec; 
     args: [{ desired, ...(o.historyLimit ? { historyLimit: o.historyLimit } : {}) } satisfies LifecycleInput],
   });
   const run: Run = { world, handle, desired, state: () => env.client.workflow.getHandle(handle.workflowId).query<PairState>(QUERY_STATE) };
-  const body = fn(run);
+  // A pair the test leaves running is ended first: its timers must not hold up time skipping for the next test.
+  const body = fn(run).finally(async () => {
+    const d = await env.client.workflow.getHandle(run.handle.workflowId).describe();
+    if (d.status.name === 'RUNNING') await env.client.workflow.getHandle(run.handle.workflowId).terminate('test finished');
+  });
   // Every worker stops (and lets go of the connection) before the test's own outcome is reported.
   await Promise.allSettled(workers.map((w) => w.runUntil(body)));
   await body;
@@ -186,6 +190,26 @@ describe('lifecycle workflow (time-skipping server, mocked activities)', () => {
         expect(r.world.count('createEni')).toBe(creates + 2);
       },
       { world, spec: spec() },
+    );
+  });
+
+  it('shows a retryable error that persists (attempts, message, Warning) instead of retrying silently, and still releases', async () => {
+    const world = new FakeWorld();
+    world.before.inspectPair = () => {
+      throw ApplicationFailure.retryable("DescribeSecurityGroups: InternalError: the security group name 'sg[1]' broke the server", 'InternalError');
+    };
+    await withPair(
+      async (r) => {
+        await env.sleep('2m'); // the step's retries (about a minute of backoff), skipped
+        const s = await until(r, 'Failed', (x) => !x.converging && x.enis.length > 0 && x.enis.every((e) => e.phase === 'Failed'));
+        expect(s.enis[0]!.message).toMatch(/InternalError: .*still failing after 7 attempts/);
+        expect(r.world.count('inspectPair')).toBe(7);
+        expect(r.world.eventReasons()).toContain('ENICreationFailed');
+        expect(r.world.lastStatus()?.[0]?.message).toContain('still failing after 7 attempts');
+        await r.handle.signal(SIGNAL_RELEASE, { reason: 'NodeENI deleted' });
+        expect(await r.handle.result()).toEqual({ released: [] });
+      },
+      { world },
     );
   });
 
