@@ -54,6 +54,19 @@ describe("names resolve in the node's VPC", () => {
     expect((await eniOf(name)).SubnetId).toBe(ours);
   });
 
+  it('one subnet named by ID and by name is one ENI, and the NodeENI goes Ready (1/1)', async () => {
+    const s = stack();
+    const sub = s.seed.subnets.find((x) => x.name === 'multus-test-subnet-2')!;
+    const name = `id-and-name-${c.runId}`;
+    await c.apply(manifest(name, { subnetIDs: [sub.id], subnetNames: [sub.name], securityGroupIDs: [s.seed.securityGroups[0]!.id], deviceIndex: 4 }));
+    const ready = await c.waitReady(name, 1);
+    expect(ready.status!.attachments!.map((a) => a.subnetID)).toEqual([sub.id]);
+    // Before, the spec's two references counted as two attachments and the NodeENI never went Ready.
+    const cond = await eventually('Ready=True', async () => (await c.get(name))?.status?.conditions?.find((x) => x.type === 'Ready' && x.status === 'True') ?? false);
+    expect(cond.message).toBe('1/1 attachments ready');
+    expect(await c.enis([{ Name: 'tag:NodeENI', Values: [name] }])).toHaveLength(1);
+  });
+
   it('a name two subnets carry in the node\'s VPC is refused naming the field and both subnets; nothing is created', async () => {
     const s = stack();
     const dup = `dup-${c.runId}`;
