@@ -153,12 +153,15 @@ export class PairLifecycle {
       this.agentRetries = answered ? 0 : this.agentRetries + 1;
     } catch (err) {
       if (!(err instanceof ReleaseInterrupt)) this.passFailed(err);
+    }
+    // The status of the pass, whatever its outcome: never lost, written before the pair rests. The pass counts as
+    // converging until it is written, so a reader of the state query sees the status the NodeENI will show.
+    this.publishSearchAttributes();
+    try {
+      await this.report.flush();
     } finally {
       this.converging = false;
     }
-    // The status of the pass, whatever its outcome: never lost, written before the pair rests.
-    this.publishSearchAttributes();
-    await this.report.flush();
   }
 
   /** Resolves, plans and converges every subnet at once. Returns false when the node agent has not answered. */
