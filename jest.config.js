@@ -11,7 +11,7 @@ export default {
   projects: [
     // Pure logic, next to the code it tests: no stack needed.
     // The lifecycle workflow against Temporal's time-skipping test server with mocked activities (test/lifecycle-workflow).
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,stack,bench}/**/*.test.ts', '<rootDir>/test/lifecycle-workflow/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,dev/stack,dev/bench}/**/*.test.ts', '<rootDir>/test/lifecycle-workflow/**/*.test.ts'] },
     // Against the real local stack (Temporal, kube-apiserver + etcd, moto, helm, network namespaces).
     {
       ...common,

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { renderCrd, CRD_PATH } from '../scripts/gen-crd.js';
+import { renderCrd, CRD_PATH } from '../dev/scripts/gen-crd.js';
 
 describe('NodeENI CRD', () => {
   it('in the chart is the one generated from the zod schema (run `npm run gen:crd` after changing it)', () => {

@@ -1,5 +1,5 @@
 // The NodeENI CustomResourceDefinition, generated from the zod schemas in nodeeni.ts plus the CEL rules,
-// so the apiserver and the TypeScript code share one definition. scripts/gen-crd.ts writes it to the chart.
+// so the apiserver and the TypeScript code share one definition. dev/scripts/gen-crd.ts writes it to the chart.
 import { z } from 'zod';
 import { API_GROUP, API_VERSION, NODEENI_KIND, NODEENI_PLURAL } from './names.js';
 import { NodeENISpecSchema, NodeENIStatusSchema, SET_FIELDS, SPEC_RULES } from './nodeeni.js';

@@ -1,5 +1,5 @@
 // The NodeENI API: zod is the single source of truth. The CRD's openAPIV3Schema is generated from
-// these schemas (scripts/gen-crd.ts) and the CEL rules below are shared by both, so the apiserver and
+// these schemas (dev/scripts/gen-crd.ts) and the CEL rules below are shared by both, so the apiserver and
 // the TypeScript code reject the same manifests with the same messages.
 import { z } from 'zod';
 

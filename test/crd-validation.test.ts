@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseSpec } from '../common/nodeeni.js';
-import { SEEDS_DIR } from '../demo/manifests.js';
+import { SEEDS_DIR } from '../dev/demo/manifests.js';
 import { stack, uniq } from './support/env.js';
 
 const run = promisify(execFile);

@@ -4,8 +4,8 @@
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
-import { REPO_ROOT } from '../stack/paths.js';
-import { isAlive } from '../stack/processes.js';
+import { REPO_ROOT } from '../dev/stack/paths.js';
+import { isAlive } from '../dev/stack/processes.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../common/names.js';
 import { kubeClients, motoEc2, stack, temporalClient, uniq } from './support/env.js';
 
@@ -18,7 +18,7 @@ interface Run {
 /** Runs the built demo with no TTY; optionally sends `signal` once the ready line is printed. */
 function runDemo(args: string[], opts: { signalWhenReady?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'demo', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'dev', 'demo', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
     let out = '';
     let signalled = false;
     const onData = (b: Buffer) => {

@@ -15,10 +15,10 @@ import {
   ModifyNetworkInterfaceAttributeCommand,
   type NetworkInterface,
 } from '@aws-sdk/client-ec2';
-import { startEc2Proxy, DEFAULT_BUCKETS, DEFAULT_FAULTS, DEFAULT_SEMANTICS, type CallsReport, type Ec2Proxy } from '../stack/ec2-proxy.js';
-import { TOOLS_BIN, motoServerCommand } from '../stack/paths.js';
-import { httpOk, startDetached, stopPid, waitReady, type Started } from '../stack/processes.js';
-import { emulatorClient, runInstances, seedEc2, type Seed } from '../stack/seed.js';
+import { startEc2Proxy, DEFAULT_BUCKETS, DEFAULT_FAULTS, DEFAULT_SEMANTICS, type CallsReport, type Ec2Proxy } from '../dev/stack/ec2-proxy.js';
+import { TOOLS_BIN, motoServerCommand } from '../dev/stack/paths.js';
+import { httpOk, startDetached, stopPid, waitReady, type Started } from '../dev/stack/processes.js';
+import { emulatorClient, runInstances, seedEc2, type Seed } from '../dev/stack/seed.js';
 
 let moto: Started;
 let proxy: Ec2Proxy;

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../stack/paths.js';
+import { REPO_ROOT } from '../dev/stack/paths.js';
 
 const dir = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
-const script = path.join(REPO_ROOT, 'dist', 'scripts', 'replay-histories.js');
+const script = path.join(REPO_ROOT, 'dist', 'dev', 'scripts', 'replay-histories.js');
 // Replay runs in its own process: protobuf type checks do not survive Jest's module sandbox.
 const replay = (files: string[]) => spawnSync(process.execPath, [script, ...files], { encoding: 'utf8', timeout: 120000 });
 

@@ -3,9 +3,9 @@
 # then runs every test — unit tests and the integration tests against the real local stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/prepare.sh
+bash dev/scripts/prepare.sh
 echo "== tools (cached by version in ${MULTI_ENI_CACHE:-$HOME/.cache/multi-eni})"
-bash stack/install.sh >/dev/null
+bash dev/stack/install.sh >/dev/null
 echo "== lint"
 npm run --silent lint
 echo "== tests"

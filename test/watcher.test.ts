@@ -18,7 +18,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { API_GROUP, API_VERSION, NODEENI_FINALIZER, NODEENI_PLURAL, lifecycleWorkflowId } from '../common/names.js';
 import type { NodeENI } from '../common/nodeeni.js';
-import { readState } from '../stack/stack.js';
+import { readState } from '../dev/stack/stack.js';
 import { startWatcher, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME, type StartWatcherOptions, type WatcherHandle } from '../watcher/index.js';
 import type { Recorded } from './watcher/workflows/fake-lifecycle.js';
 import { eventually } from './support/env.js';

@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { parseArgs } from '../../demo/args.js';
-import { Demo, type ReadyReport } from '../../demo/demo.js';
-import { workflowsUrl } from '../../demo/format.js';
-import { REPO_ROOT } from '../../stack/paths.js';
+import { parseArgs } from '../../dev/demo/args.js';
+import { Demo, type ReadyReport } from '../../dev/demo/demo.js';
+import { workflowsUrl } from '../../dev/demo/format.js';
+import { REPO_ROOT } from '../../dev/stack/paths.js';
 import { uniq } from '../support/env.js';
 import { artifact, launchChromium } from './browser.js';
 

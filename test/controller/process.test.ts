@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { REPO_ROOT } from '../../stack/paths.js';
+import { REPO_ROOT } from '../../dev/stack/paths.js';
 import { TestCluster } from '../support/cluster.js';
 import { eventually } from '../support/env.js';
 

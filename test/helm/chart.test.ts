@@ -8,8 +8,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
-import { REPO_ROOT } from '../../stack/paths.js';
-import { readState, type StackState } from '../../stack/stack.js';
+import { REPO_ROOT } from '../../dev/stack/paths.js';
+import { readState, type StackState } from '../../dev/stack/stack.js';
 import { NodeAgentEnvSchema } from '../../node-agent/config.js';
 import {
   CHART_DIR,

@@ -2,7 +2,7 @@
 // conditions that match the tags the controller writes, and adoption of the Go controller's ENIs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../stack/paths.js';
+import { REPO_ROOT } from '../../dev/stack/paths.js';
 import { creationTags, identityTags } from '../../activities/eni-tags.js';
 import { TAG_CLUSTER, TAG_GO_MANAGED_BY, TAG_NODEENI } from '../../common/names.js';
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dumpYaml, loadAllYaml, loadYaml } from '@kubernetes/client-node';
-import { REPO_ROOT, TOOLS_BIN } from '../../stack/paths.js';
+import { REPO_ROOT, TOOLS_BIN } from '../../dev/stack/paths.js';
 
 export const CHART_DIR = path.join(REPO_ROOT, 'helm', 'multi-eni-controller');
 export const EXAMPLES_DIR = path.join(CHART_DIR, 'examples');

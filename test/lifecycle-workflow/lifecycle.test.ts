@@ -12,7 +12,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import type { DesiredPair, LifecycleInput, PairState } from '../../common/lifecycle-contract.js';
 import { kubeTaskQueue, nodeTaskQueue, QUERY_STATE, SEARCH_ATTRIBUTES, SIGNAL_RELEASE, SIGNAL_SPEC, WORKFLOW_TYPE_LIFECYCLE } from '../../common/names.js';
 import { parseSpec, type NodeENISpec } from '../../common/nodeeni.js';
-import { TOOLS_BIN } from '../../stack/paths.js';
+import { TOOLS_BIN } from '../../dev/stack/paths.js';
 import { FakeWorld, gate } from './fake-world.js';
 
 const serverPath = path.join(TOOLS_BIN, 'temporal-test-server');
@@ -20,7 +20,7 @@ let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  if (!fs.existsSync(serverPath)) throw new Error(`${serverPath} is missing: run \`npm run tools\` (stack/install.sh) first`);
+  if (!fs.existsSync(serverPath)) throw new Error(`${serverPath} is missing: run \`npm run tools\` (dev/stack/install.sh) first`);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: serverPath } } });
   // The test server has no list call: register the project's search attributes outright.

@@ -8,8 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NODE_AGENT_ERRORS, type NodeAgentActivities } from '../../common/node-agent-contract.js';
 import { createNodeAgentActivities } from '../../node-agent/activities.js';
 import { activityEnv, runActivity } from './support/activity.js';
-import { FakeKernel, type FakeDevice } from '../../stack/sim/fake-kernel.js';
-import { isUp, tempDir, TestNetns } from '../../stack/sim/netns.js';
+import { FakeKernel, type FakeDevice } from '../../dev/stack/sim/fake-kernel.js';
+import { isUp, tempDir, TestNetns } from '../../dev/stack/sim/netns.js';
 
 const DEV = {
   primary: { pci: '0000:00:05.0', mac: '0e:20:00:00:00:05', ifname: 'ens5', kernelDriver: 'ena' },

@@ -8,7 +8,7 @@ import { createNodeAgentActivities } from '../../node-agent/activities.js';
 import { activityEnv, runActivity } from './support/activity.js';
 import { startFakeImds } from './support/fake-imds.js';
 import { ImdsClient } from '../../node-agent/imds.js';
-import { isUp, loggingIp, tempDir, TestNetns } from '../../stack/sim/netns.js';
+import { isUp, loggingIp, tempDir, TestNetns } from '../../dev/stack/sim/netns.js';
 
 const ENI = 'eni-0123456789abcdef0';
 const MAC = { primary: '0e:10:00:00:00:05', a: '0e:10:00:00:00:06', b: '0e:10:00:00:00:07', late: '0e:10:00:00:00:09', vlan: '0e:10:00:00:00:0a', dup: '0e:10:00:00:00:0b' };

@@ -9,8 +9,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { nodeTaskQueue } from '../../common/names.js';
 import { NODE_AGENT_ERRORS, type NodeAgentActivities } from '../../common/node-agent-contract.js';
 import { createNodeAgentActivities } from '../../node-agent/activities.js';
-import { readState } from '../../stack/stack.js';
-import { isUp, tempDir, TestNetns } from '../../stack/sim/netns.js';
+import { readState } from '../../dev/stack/stack.js';
+import { isUp, tempDir, TestNetns } from '../../dev/stack/sim/netns.js';
 import type { agentConfigureFailure, agentRoundTrip } from './workflows/agent-test-workflow.js';
 
 const suffix = randomBytes(3).toString('hex');

@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { readState, type StackState } from '../../stack/stack.js';
-import { FakeKernel } from '../../stack/sim/fake-kernel.js';
+import { readState, type StackState } from '../../dev/stack/stack.js';
+import { FakeKernel } from '../../dev/stack/sim/fake-kernel.js';
 import { startFakeImds, type FakeImds } from './support/fake-imds.js';
-import { isUp, tempDir, TestNetns } from '../../stack/sim/netns.js';
+import { isUp, tempDir, TestNetns } from '../../dev/stack/sim/netns.js';
 import type { agentRoundTrip } from './workflows/agent-test-workflow.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

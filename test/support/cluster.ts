@@ -2,8 +2,8 @@
 // its instance in EC2, its Node object and its node agent), and the kubectl-level operations a user does.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
-import { runInstances } from '../../stack/seed.js';
-import { SimulatedNode } from '../../stack/sim/simulated-node.js';
+import { runInstances } from '../../dev/stack/seed.js';
+import { SimulatedNode } from '../../dev/stack/sim/simulated-node.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
 import { ControllerProcess } from './controller-process.js';
@@ -11,7 +11,7 @@ import { eventually, kubeClients, motoEc2, stack, temporalClient, uniq } from '.
 import { proxy } from './proxy.js';
 
 // The seeds' manifests with the account-specific IDs swapped for the emulator's (shared with the demo).
-import { seedManifest } from '../../demo/manifests.js';
+import { seedManifest } from '../../dev/demo/manifests.js';
 export { seedManifest };
 
 export interface TestNode {

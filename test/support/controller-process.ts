@@ -2,8 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../stack/paths.js';
-import { stackEnv } from '../../stack/stack.js';
+import { REPO_ROOT } from '../../dev/stack/paths.js';
+import { stackEnv } from '../../dev/stack/stack.js';
 import { stack } from './env.js';
 
 export class ControllerProcess {

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { KubeConfig, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { readState, type StackState } from '../../stack/stack.js';
-import { emulatorClient } from '../../stack/seed.js';
+import { readState, type StackState } from '../../dev/stack/stack.js';
+import { emulatorClient } from '../../dev/stack/seed.js';
 
 export function stack(): StackState {
   const s = readState();

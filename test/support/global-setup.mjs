@@ -1,7 +1,7 @@
 // Starts the real local stack for the integration tests, or reuses one that `npm run stack:up` left running.
 // Plain JS on the compiled stack module: Jest does not map `.js` imports to TypeScript for global setup.
 import fs from 'node:fs';
-import { readState, stackHealthy, startStack, stopStack } from '../../dist/stack/stack.js';
+import { readState, stackHealthy, startStack, stopStack } from '../../dist/dev/stack/stack.js';
 import { STARTED_MARKER } from './stack-marker.mjs';
 
 export default async function globalSetup() {

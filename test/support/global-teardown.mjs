@@ -1,6 +1,6 @@
 // Stops the stack only if this run started it (MULTI_ENI_KEEP_STACK=1 keeps it for the next run).
 import fs from 'node:fs';
-import { stopStack } from '../../dist/stack/stack.js';
+import { stopStack } from '../../dist/dev/stack/stack.js';
 import { STARTED_MARKER } from './stack-marker.mjs';
 
 export default async function globalTeardown() {

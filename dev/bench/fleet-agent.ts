@@ -8,8 +8,8 @@
 import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { NODE_AGENT_ERRORS, type NodeAgentActivities } from '../common/node-agent-contract.js';
-import { nodeTaskQueue } from '../common/names.js';
+import { NODE_AGENT_ERRORS, type NodeAgentActivities } from '../../common/node-agent-contract.js';
+import { nodeTaskQueue } from '../../common/names.js';
 import { pciForDeviceIndex } from '../stack/sim/simulated-node.js';
 
 export interface FleetNode {

@@ -7,7 +7,7 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../stack/paths.js';
 import { readState } from '../stack/stack.js';
 import type { Seed } from '../stack/seed.js';
-import type { NodeENI } from '../common/nodeeni.js';
+import type { NodeENI } from '../../common/nodeeni.js';
 
 export const SEEDS_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'seeds');
 

@@ -113,7 +113,7 @@ export function describeEc2(semantics: Record<string, unknown> | undefined, buck
   else if (!buckets.enabled) parts.push('token buckets: off');
   else {
     const o = Object.entries(buckets.overrides ?? {});
-    parts.push(`EC2's token buckets on (documented numbers, stack/ec2-buckets.ts)${o.length ? `, overrides: ${o.map(([k, s]) => `${k} ${s.capacity}/${s.refillPerSecond} per s`).join(', ')}` : ', no overrides'}`);
+    parts.push(`EC2's token buckets on (documented numbers, dev/stack/ec2-buckets.ts)${o.length ? `, overrides: ${o.map(([k, s]) => `${k} ${s.capacity}/${s.refillPerSecond} per s`).join(', ')}` : ', no overrides'}`);
   }
   return parts.join('; ');
 }

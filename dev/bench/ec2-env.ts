@@ -107,7 +107,7 @@ export class PrivateEc2 {
     const proxy = startChild(
       'ec2-proxy',
       process.execPath,
-      [path.join(REPO_ROOT, 'dist', 'stack', 'ec2-proxy-main.js'), '--port', String(proxyPort), '--target', motoEndpoint],
+      [path.join(REPO_ROOT, 'dist', 'dev', 'stack', 'ec2-proxy-main.js'), '--port', String(proxyPort), '--target', motoEndpoint],
       path.join(logDir, 'ec2-proxy.log'),
     );
     try {

@@ -1,4 +1,4 @@
-// Process entry of the EC2 fault proxy: node dist/stack/ec2-proxy-main.js --port P --target http://127.0.0.1:MOTO [--host H]
+// Process entry of the EC2 fault proxy: node dist/dev/stack/ec2-proxy-main.js --port P --target http://127.0.0.1:MOTO [--host H]
 import { parseArgs } from 'node:util';
 import { startEc2Proxy } from './ec2-proxy.js';
 

@@ -1,5 +1,5 @@
-// Command-line flags of `npm run demo` (node dist/demo/main.js).
-import { CONTROLLER_TASK_QUEUE } from '../common/names.js';
+// Command-line flags of `npm run demo` (node dist/dev/demo/main.js).
+import { CONTROLLER_TASK_QUEUE } from '../../common/names.js';
 
 export interface DemoArgs {
   nodes: number;
@@ -18,7 +18,7 @@ export interface DemoArgs {
   timeoutSeconds: number;
 }
 
-export const USAGE = `usage: npm run demo -- [flags]   (or node dist/demo/main.js [flags])
+export const USAGE = `usage: npm run demo -- [flags]   (or node dist/dev/demo/main.js [flags])
 
   --nodes N            simulated nodes (default 2)
   --exit-when-ready    stop and clean up once every attachment is Ready, exit 0 (CI, no terminal)

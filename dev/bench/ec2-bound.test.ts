@@ -110,7 +110,7 @@ describe('emulator description', () => {
       { enabled: true, overrides: { AttachNetworkInterface: { capacity: 100, refillPerSecond: 10 } } },
     );
     expect(line).toBe(
-      "attaching 1000–3000 ms, detaching 1500 ms (seed 1); rules on: clientToken, deviceIndexConflicts; off: availabilityZone; EC2's token buckets on (documented numbers, stack/ec2-buckets.ts), overrides: AttachNetworkInterface 100/10 per s",
+      "attaching 1000–3000 ms, detaching 1500 ms (seed 1); rules on: clientToken, deviceIndexConflicts; off: availabilityZone; EC2's token buckets on (documented numbers, dev/stack/ec2-buckets.ts), overrides: AttachNetworkInterface 100/10 per s",
     );
     expect(describeEc2(undefined, { enabled: false, overrides: {} })).toBe('semantics: not reported by the proxy; token buckets: off');
   });

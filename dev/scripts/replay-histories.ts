@@ -1,6 +1,6 @@
 // Replays workflow histories (JSON, as `temporal workflow show --output json` writes them) against the
 // built workflow bundle: run it before deploying workflow changes. Exit code 1 if any replay fails.
-//   node dist/scripts/replay-histories.js test/fixtures/histories/*.json
+//   node dist/dev/scripts/replay-histories.js test/fixtures/histories/*.json
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 import fs from 'node:fs';
 
-/** The repository root, found from this file whether it runs from stack/ (ts) or dist/stack/ (js). */
+/** The repository root, found from this file whether it runs from dev/stack/ (ts) or dist/dev/stack/ (js). */
 function findRepoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!fs.existsSync(path.join(dir, 'package.json')) || path.basename(dir) === 'dist') dir = path.dirname(dir);
@@ -31,8 +31,8 @@ export function stackPorts(base = Number(process.env.MULTI_ENI_PORT_BASE ?? 1720
 }
 export type StackPorts = ReturnType<typeof stackPorts>;
 
-/** moto_server as this project runs it: through stack/moto-server.py (indexed tag reads), with moto's own Python. */
+/** moto_server as this project runs it: through dev/stack/moto-server.py (indexed tag reads), with moto's own Python. */
 export function motoServerCommand(port: number): { cmd: string; args: string[] } {
   const python = path.join(path.dirname(fs.realpathSync(path.join(TOOLS_BIN, 'moto_server'))), 'python3');
-  return { cmd: python, args: [path.join(REPO_ROOT, 'stack', 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)] };
+  return { cmd: python, args: [path.join(REPO_ROOT, 'dev', 'stack', 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)] };
 }

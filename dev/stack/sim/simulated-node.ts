@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createNodeAgentActivities } from '../../node-agent/activities.js';
-import { nodeTaskQueue } from '../../common/names.js';
+import { createNodeAgentActivities } from '../../../node-agent/activities.js';
+import { nodeTaskQueue } from '../../../common/names.js';
 import { FakeKernel, type FakeDevice } from './fake-kernel.js';
 import { TestNetns, type NsLink } from './netns.js';
 

@@ -9,8 +9,8 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import { DescribeNetworkInterfacesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER, WORKFLOW_TYPE_FLEET, WORKFLOW_TYPE_LIFECYCLE } from '../common/names.js';
-import type { AttachmentStatus, NodeENI } from '../common/nodeeni.js';
+import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER, WORKFLOW_TYPE_FLEET, WORKFLOW_TYPE_LIFECYCLE } from '../../common/names.js';
+import type { AttachmentStatus, NodeENI } from '../../common/nodeeni.js';
 import type { BucketSpec } from '../stack/ec2-buckets.js';
 import { runInstances } from '../stack/seed.js';
 import { REPO_ROOT } from '../stack/paths.js';
@@ -98,7 +98,7 @@ export interface RunResult {
   boundS?: number;
   /**
    * The bucket bound: the least time EC2's token buckets allow for the successful calls of the converge phase
-   * (stack/ec2-buckets.ts bucketBound), with the limiting bucket and the proxy's overrides. Absent in older results.
+   * (dev/stack/ec2-buckets.ts bucketBound), with the limiting bucket and the proxy's overrides. Absent in older results.
    */
   ec2Bound?: Ec2Bound & { overrides: Record<string, BucketSpec> };
   /** ENIs the teardown released (the fleet's, plus a joined node's). Absent in older results: `enis`. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 // js-yaml directly: client-node's dumpYaml passes objects through its typed models, which drop the keys
 // they do not know (x-kubernetes-validations, enum, list types).
 import { dump } from 'js-yaml';
-import { nodeENICrd } from '../common/crd.js';
+import { nodeENICrd } from '../../common/crd.js';
 import { REPO_ROOT } from '../stack/paths.js';
 
 export const CRD_PATH = path.join(REPO_ROOT, 'helm', 'multi-eni-controller', 'crds', 'nodeenis.networking.k8s.aws.yaml');

@@ -1,5 +1,5 @@
 // Plain-text output of the demo: aligned tables and one progress line per NodeENI. No terminal needed.
-import type { NodeENI } from '../common/nodeeni.js';
+import type { NodeENI } from '../../common/nodeeni.js';
 
 /** Left-aligned columns separated by two spaces, like kubectl's tables. */
 export function table(header: string[], rows: string[][]): string {

@@ -1,5 +1,5 @@
 // `npm run bench`: convergence time, EC2 calls and Temporal actions per ENI, and what the controller costs at
-// rest, for fleets of simulated nodes on the local stack. See bench/report.ts (METHOD) for how each is measured.
+// rest, for fleets of simulated nodes on the local stack. See dev/bench/report.ts (METHOD) for how each is measured.
 //
 //   npm run bench                                   # quick: 10 nodes, then one node joining them
 //   npm run bench -- --fleets 10,100,500 --scenarios latency,ratelimit,join --readme
@@ -40,7 +40,7 @@ if (a.help) {
   console.log(`usage: npm run bench -- [--fleets 10,100,500] [--scenarios latency,ratelimit,join] [--scenario-nodes 10]
   [--latency-ms 100] [--rate 5] [--agent auto|real|fleet] [--rest-relists 12] [--relist-seconds 5] [--no-rest] [--no-join]
   [--env KEY=VALUE ...] (controller environment, e.g. EC2_RATE_LIMIT=20, POLL_MS=1000) [--timeout S] [--readme]
-  npm run bench -- --render bench/results/A.json,bench/results/B.json [--exclude RUN_ID,...] [--readme]   (earlier runs' tables, merged)
+  npm run bench -- --render dev/bench/results/A.json,dev/bench/results/B.json [--exclude RUN_ID,...] [--readme]   (earlier runs' tables, merged)
 
 EC2 is the private, strict emulator: EC2's per-action token buckets and attaching/detaching windows, as the proxy
 reports them at start. Each fleet prints its bucket bound (the least time EC2's buckets allow for its calls) and
@@ -78,8 +78,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 function writeReadme(report: BenchReport, commands: string[]): void {
   const body = renderMarkdown({ ...report, command: commands.join('` and `') });
-  fs.writeFileSync(path.join(REPO_ROOT, 'bench', 'README-section.md'), `## Performance\n\n${body}\n`);
-  say('wrote bench/README-section.md');
+  fs.writeFileSync(path.join(REPO_ROOT, 'dev', 'bench', 'README-section.md'), `## Performance\n\n${body}\n`);
+  say('wrote dev/bench/README-section.md');
 }
 
 /** Renders the results of earlier invocations as one report (runs in file order). */
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   if (a.render) return render(a.render.split(','));
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const resultsDir = path.join(REPO_ROOT, 'bench', 'results');
+  const resultsDir = path.join(REPO_ROOT, 'dev', 'bench', 'results');
   const logDir = path.join(os.tmpdir(), `multi-eni-bench-${stamp}`);
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.mkdirSync(logDir, { recursive: true });
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${renderText(report)}\n`);
   write();
-  say(`results: bench/results/${stamp}.json and .md`);
+  say(`results: dev/bench/results/${stamp}.json and .md`);
   if (a.readme) writeReadme(report, [report.command]);
   if (report.failures.length || report.runs.some((r) => r.errors.length || r.enisLeft > 0)) process.exitCode = 1;
 }

@@ -7,7 +7,7 @@ import { ensurePki, kubeconfigYaml, type Pki } from './certs.js';
 import { execFileP, httpOk, isAlive, portFree, startDetached, stopPid, waitReady, type Started } from './processes.js';
 import { REPO_ROOT, STACK_DIR, STATE_FILE, TOOLS_BIN, motoServerCommand, stackPorts, type StackPorts } from './paths.js';
 import { seedEc2, type Seed } from './seed.js';
-import { SEARCH_ATTRIBUTES } from '../common/names.js';
+import { SEARCH_ATTRIBUTES } from '../../common/names.js';
 
 export interface StackState {
   dir: string;
@@ -28,7 +28,7 @@ type Progress = (line: string) => void;
 
 function tool(name: string): string {
   const p = path.join(TOOLS_BIN, name);
-  if (!fs.existsSync(p)) throw new Error(`${name} is not installed in ${TOOLS_BIN}: run \`npm run tools\` (stack/install.sh)`);
+  if (!fs.existsSync(p)) throw new Error(`${name} is not installed in ${TOOLS_BIN}: run \`npm run tools\` (dev/stack/install.sh)`);
   return p;
 }
 
@@ -144,7 +144,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
     const proxy = startDetached(
       'ec2-proxy',
       process.execPath,
-      [path.join(REPO_ROOT, 'dist', 'stack', 'ec2-proxy-main.js'), '--port', String(ports.ec2Proxy), '--target', motoEndpoint],
+      [path.join(REPO_ROOT, 'dist', 'dev', 'stack', 'ec2-proxy-main.js'), '--port', String(ports.ec2Proxy), '--target', motoEndpoint],
       log('ec2-proxy'),
     );
     started.push(proxy);

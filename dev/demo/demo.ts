@@ -1,4 +1,4 @@
-// The demo's machinery, usable in-process (the browser test) or from the command line (demo/main.ts):
+// The demo's machinery, usable in-process (the browser test) or from the command line (dev/demo/main.ts):
 // the local stack (reused when healthy), the controller as a child process, simulated nodes with their node
 // agents and Node objects, the seeds' NodeENIs applied as a user would, live progress, what a user checks
 // once everything is Ready, and a clean stop of everything it started.
@@ -11,8 +11,8 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import { DescribeNetworkInterfacesCommand, TerminateInstancesCommand, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { API_GROUP, API_VERSION, CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, NODEENI_PLURAL, TAG_CLUSTER, TAG_NODE, nodeTaskQueue } from '../common/names.js';
-import type { NodeENI } from '../common/nodeeni.js';
+import { API_GROUP, API_VERSION, CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, NODEENI_PLURAL, TAG_CLUSTER, TAG_NODE, nodeTaskQueue } from '../../common/names.js';
+import type { NodeENI } from '../../common/nodeeni.js';
 import { REPO_ROOT, TOOLS_BIN } from '../stack/paths.js';
 import { isAlive, portFree, sleep } from '../stack/processes.js';
 import { emulatorClient, runInstances, type SeededInstance } from '../stack/seed.js';
@@ -82,7 +82,7 @@ export class Demo {
     this.aborted = true;
   }
 
-  /** A line of the in-process node agents' log (the Temporal runtime logger of demo/main.ts writes here). */
+  /** A line of the in-process node agents' log (the Temporal runtime logger of dev/demo/main.ts writes here). */
   agentLog(line: string): void {
     if (!this.nodeAgentLog) {
       if (this.pendingAgentLog.length < 10000) this.pendingAgentLog.push(line);
@@ -170,11 +170,11 @@ export class Demo {
     }
     const missing = REQUIRED_TOOLS.filter((t) => !fs.existsSync(path.join(TOOLS_BIN, t)));
     if (missing.length) {
-      this.say(`tools missing in ${TOOLS_BIN} (${missing.join(', ')}): running stack/install.sh (progress on stderr)`);
+      this.say(`tools missing in ${TOOLS_BIN} (${missing.join(', ')}): running dev/stack/install.sh (progress on stderr)`);
       await new Promise<void>((resolve, reject) => {
-        const c = spawn('bash', [path.join(REPO_ROOT, 'stack', 'install.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+        const c = spawn('bash', [path.join(REPO_ROOT, 'dev', 'stack', 'install.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
         c.once('error', reject);
-        c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`stack/install.sh exited with ${code}`))));
+        c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`dev/stack/install.sh exited with ${code}`))));
       });
     }
     if (existing) {

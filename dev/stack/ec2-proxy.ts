@@ -1,6 +1,6 @@
 // A small HTTP proxy between @aws-sdk/client-ec2 and moto that makes the emulator as strict as EC2 (test
 // infrastructure). moto is more lenient than EC2 (see /work/shared/reference/local-stack.md); this proxy puts back,
-// by default, the rules the code under test must live by: EC2's per-API token buckets (stack/ec2-buckets.ts),
+// by default, the rules the code under test must live by: EC2's per-API token buckets (dev/stack/ec2-buckets.ts),
 // ClientToken idempotency, the `attaching` and `detaching` windows, device-index conflicts, attachments only within
 // the instance's availability zone and up to its instance type's interface limit, security groups only from the
 // subnet's VPC, and in-use refusals. Latency, coin-toss throttling and 5xx are faults a test turns on. A test that
