@@ -31,7 +31,8 @@ describe('spec changes on a running pair', () => {
     await c.patchSpec('jumbo-frames-eni', { deviceIndex: 4 });
     const after = await eventually('re-attached at 4', async () => {
       const a = await attachment();
-      return a?.deviceIndex === 4 && a.phase === 'Ready' ? a : false;
+      // The simulated node renames the link once it has seen the detach and the attach at 4 (eth<index>).
+      return a?.deviceIndex === 4 && a.phase === 'Ready' && a.interfaceName === 'eth4' ? a : false;
     });
     expect(after.eniID).toBe(before.eniID);
     expect(after.attachmentID).not.toBe(before.attachmentID);
