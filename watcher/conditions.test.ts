@@ -150,7 +150,7 @@ describe('invalidSpecReported', () => {
 });
 
 describe('desiredOnNode', () => {
-  const spec = { nodeSelector: { ng: 'a' }, subnetIDs: ['subnet-1'], subnetNames: ['user-plane'], securityGroupIDs: ['sg-1'] };
+  const spec = { ids: ['subnet-1'], names: ['user-plane'] }; // subnetIDs: [subnet-1], subnetNames: [user-plane]
   const entry = (subnetID: string, phase: AttachmentStatus['phase'] = 'Ready') => att('n1', subnetID, phase);
   it('counts the spec before the pair has written entries', () => {
     expect(desiredOnNode(spec, [])).toBe(2);

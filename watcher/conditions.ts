@@ -61,13 +61,10 @@ export function subnetCount(spec: NodeENI['spec']): number {
  * them their number is the answer (a name that resolves to a subnet also named by ID counts once); before that,
  * and never above it, the spec's count. At least the IDs, which need no resolving.
  */
-export function desiredOnNode(spec: NodeENI['spec'], entries: readonly AttachmentStatus[]): number {
-  const parsed = parseSpec(spec);
-  if (!parsed.ok) return 0;
-  const { ids, names } = subnetRefs(parsed.spec);
+export function desiredOnNode(refs: { ids: readonly string[]; names: readonly string[] }, entries: readonly AttachmentStatus[]): number {
+  const asked = refs.ids.length + refs.names.length;
   const held = new Set(entries.filter((a) => a.phase !== 'Releasing').map((a) => a.subnetID)).size;
-  if (held === 0) return ids.length + names.length;
-  return Math.max(new Set(ids).size, Math.min(held, ids.length + names.length));
+  return held === 0 ? asked : Math.max(refs.ids.length, Math.min(held, asked));
 }
 
 export function computeStatus(input: StatusInput): WatcherStatus {
@@ -97,9 +94,14 @@ export function computeStatus(input: StatusInput): WatcherStatus {
     ];
   } else {
     nodeCount = isDeleting ? 0 : desiredNodes.size;
+    const refs = subnetRefs(parsed.spec);
     const byNode = new Map<string, AttachmentStatus[]>();
-    for (const a of attachments) byNode.set(a.nodeID, [...(byNode.get(a.nodeID) ?? []), a]);
-    desiredCount = isDeleting ? 0 : [...desiredNodes].reduce((sum, n) => sum + desiredOnNode(nodeENI.spec, byNode.get(n) ?? []), 0);
+    for (const a of attachments) {
+      const list = byNode.get(a.nodeID);
+      if (list) list.push(a);
+      else byNode.set(a.nodeID, [a]);
+    }
+    desiredCount = isDeleting ? 0 : [...desiredNodes].reduce((sum, n) => sum + desiredOnNode(refs, byNode.get(n) ?? []), 0);
     const relevant = attachments.filter((a) => desiredNodes.has(a.nodeID));
     readyCount = isDeleting ? 0 : Math.min(relevant.filter(isReady).length, desiredCount);
     // Entries of nodes that are no longer desired are being released by their workflows.

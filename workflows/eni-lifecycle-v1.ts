@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { Ec2Activities, EniInfo } from '../activities/ec2.js';
 import type { KubeActivities } from '../activities/kube.js';
-import type { NodeAgentActivities, ConfigureInterfaceInput } from '../common/node-agent-contract.js';
+import type { NodeAgentActivities } from '../common/node-agent-contract.js';
 import type { CarriedState, EniRecord, LifecycleInput } from '../common/lifecycle-contract.js';
 import { NODE_AGENT_ERRORS } from '../common/node-agent-contract.js';
 import { kubeTaskQueue, nodeTaskQueue } from '../common/names.js';
@@ -26,7 +26,7 @@ import { releaseSignal, repairSignal, specSignal, stateQuery } from './pair-sign
 import { describeFailure, failureType, isScheduleToStartTimeout } from './failures.js';
 import { SA_ENI_IDS, SA_ENI_PHASE, SA_INSTANCE_ID } from '../common/search-attributes.js';
 import { subnetRefs, dpdkEnabled } from '../common/spec-fields.js';
-import { AGENT_BACKOFF_MS, FAILED_BACKOFF_MS, attachmentStatuses, configureKey, desiredChanged, pairPhase, planDeviceIndexes, statusKey } from './plan.js';
+import { AGENT_BACKOFF_MS, FAILED_BACKOFF_MS, attachmentStatuses, configureKey, configureRequest, configuredFields, configuredMessage, desiredChanged, pairPhase, planDeviceIndexes, statusKey } from './plan.js';
 
 const EC2_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 // EC2 calls are short: a worker that died mid-call is noticed within 30 s and the call retried elsewhere.
@@ -197,16 +197,7 @@ export async function eniLifecycleV1(input: LifecycleInput): Promise<{ released:
     const dpdk = dpdkEnabled(spec);
     // DPDK turned off on a bound device: give it back to its kernel driver first.
     if (!dpdk && r.dpdkBound) await agentRelease(r);
-    const req: ConfigureInterfaceInput = {
-      nodeENI: desired.nodeENI,
-      eniId: r.eniId!,
-      macAddress: r.macAddress!,
-      deviceIndex: r.deviceIndex ?? 0,
-      ...(spec.mtu ? { mtu: spec.mtu } : {}),
-      ...(dpdk ? { dpdk: { driver: spec.dpdkDriver, ...(spec.dpdkPCIAddress ? { pciAddress: spec.dpdkPCIAddress } : {}) } } : {}),
-      ...(spec.dpdkResourceName ? { resourceName: spec.dpdkResourceName } : {}),
-      ...(!dpdk && spec.dpdkPCIAddress ? { dpdk: undefined } : {}),
-    };
+    const req = configureRequest(desired, r);
     const scope = new CancellationScope();
     agentScope = scope;
     try {
@@ -216,16 +207,8 @@ export async function eniLifecycleV1(input: LifecycleInput): Promise<{ released:
           [req],
         ),
       );
-      Object.assign(r, {
-        interfaceName: res.interfaceName,
-        pciAddress: res.pciAddress,
-        mtuApplied: res.mtu,
-        dpdkBound: res.dpdkBound,
-        dpdkDriver: res.dpdkDriver,
-        configuredKey: key,
-        message: undefined,
-      });
-      await event('Normal', 'ENIConfigured', `Node agent configured ${where(r)} as ${res.interfaceName ?? res.pciAddress ?? 'device'}${res.mtu ? ` with MTU ${res.mtu}` : ''}${res.dpdkBound ? ` bound to ${res.dpdkDriver}` : ''}`);
+      Object.assign(r, configuredFields(res, key));
+      await event('Normal', 'ENIConfigured', configuredMessage(where(r), res));
       return true;
     } catch (err) {
       if (isScheduleToStartTimeout(err)) return false;

@@ -15,7 +15,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CarriedState, DesiredPair, EniRecord, LifecycleInput } from '../common/lifecycle-contract.js';
-import type { ConfigureInterfaceInput } from '../common/node-agent-contract.js';
 import type { ResolvedNetwork } from '../activities/ec2.js';
 import { ERROR_TYPES } from '../common/error-types.js';
 import { nodeTaskQueue } from '../common/names.js';
@@ -26,7 +25,7 @@ import { describeFailure, failureType, isScheduleToStartTimeout, retriesExhauste
 import { CONVERGE_ATTEMPTS, agentActivities, agentOptions, ec2, ec2Options, ec2Waits, kubeActivities, kubeOptions, releaseOptions, waitOptions } from './pair-activities.js';
 import { PairReporter } from './pair-report.js';
 import { releaseSignal, repairSignal, specSignal, stateQuery } from './pair-signals.js';
-import { attachedAsRequested, attachmentStatuses, configureKey, desiredChanged, nextFreeIndex, nextStep, pairPhase, planPair, securityGroupsDiffer } from './plan.js';
+import { attachedAsRequested, attachmentStatuses, configureKey, configureRequest, configuredFields, configuredMessage, desiredChanged, nextFreeIndex, nextStep, pairPhase, planPair, securityGroupsDiffer } from './plan.js';
 
 /** Raised at a checkpoint when a release arrives mid-pass: the pass stops between steps. */
 class ReleaseInterrupt extends Error {}
@@ -360,15 +359,7 @@ export class PairLifecycle {
     // DPDK turned off on a bound device: give it back to its kernel driver first.
     if (!dpdk && r.dpdkBound) await this.agentRelease(r);
     r.phase = 'Configuring';
-    const req: ConfigureInterfaceInput = {
-      nodeENI: desired.nodeENI,
-      eniId: r.eniId!,
-      macAddress: r.macAddress!,
-      deviceIndex: r.deviceIndex ?? 0,
-      ...(spec.mtu ? { mtu: spec.mtu } : {}),
-      ...(dpdk ? { dpdk: { driver: spec.dpdkDriver, ...(spec.dpdkPCIAddress ? { pciAddress: spec.dpdkPCIAddress } : {}) } } : {}),
-      ...(spec.dpdkResourceName ? { resourceName: spec.dpdkResourceName } : {}),
-    };
+    const req = configureRequest(desired, r);
     const scope = new CancellationScope();
     this.agentScopes.add(scope);
     try {
@@ -378,16 +369,8 @@ export class PairLifecycle {
           [req],
         ),
       );
-      Object.assign(r, {
-        interfaceName: res.interfaceName,
-        pciAddress: res.pciAddress,
-        mtuApplied: res.mtu,
-        dpdkBound: res.dpdkBound,
-        dpdkDriver: res.dpdkDriver,
-        configuredKey: key,
-        message: undefined,
-      });
-      this.report.note('Normal', 'ENIConfigured', `Node agent configured ${this.where(r)} as ${res.interfaceName ?? res.pciAddress ?? 'device'}${res.mtu ? ` with MTU ${res.mtu}` : ''}${res.dpdkBound ? ` bound to ${res.dpdkDriver}` : ''}`);
+      Object.assign(r, configuredFields(res, key));
+      this.report.note('Normal', 'ENIConfigured', configuredMessage(this.where(r), res));
       return true;
     } catch (err) {
       if (isScheduleToStartTimeout(err)) {

@@ -4,6 +4,7 @@ import type { AttachmentStatus, AttachmentPhase, NodeENISpec } from '../common/n
 import { dpdkEnabled } from '../common/spec-fields.js';
 import type { EniRecord, DesiredPair } from '../common/lifecycle-contract.js';
 import type { EniInfo, ResolvedSubnet } from '../activities/ec2.js';
+import type { ConfigureInterfaceInput, ConfigureInterfaceResult } from '../common/node-agent-contract.js';
 import { isLiveAttachment } from '../common/error-types.js';
 
 /**
@@ -26,6 +27,30 @@ export function planDeviceIndexes(base: number, count: number, used: Iterable<nu
 export function configureKey(spec: NodeENISpec, macAddress: string): string {
   const dpdk = dpdkEnabled(spec);
   return JSON.stringify([macAddress, spec.mtu ?? 0, dpdk, dpdk ? spec.dpdkDriver : '', spec.dpdkPCIAddress ?? '', spec.dpdkResourceName ?? '']);
+}
+
+/** What the node agent is asked to configure for this ENI, from the spec as it is now. */
+export function configureRequest(desired: DesiredPair, r: EniRecord): ConfigureInterfaceInput {
+  const spec = desired.spec;
+  return {
+    nodeENI: desired.nodeENI,
+    eniId: r.eniId!,
+    macAddress: r.macAddress!,
+    deviceIndex: r.deviceIndex ?? 0,
+    ...(spec.mtu ? { mtu: spec.mtu } : {}),
+    ...(dpdkEnabled(spec) ? { dpdk: { driver: spec.dpdkDriver, ...(spec.dpdkPCIAddress ? { pciAddress: spec.dpdkPCIAddress } : {}) } } : {}),
+    ...(spec.dpdkResourceName ? { resourceName: spec.dpdkResourceName } : {}),
+  };
+}
+
+/** The record's fields after the node agent configured it (`key`: the configureKey it was asked for). */
+export function configuredFields(res: ConfigureInterfaceResult, key: string): Partial<EniRecord> {
+  return { interfaceName: res.interfaceName, pciAddress: res.pciAddress, mtuApplied: res.mtu, dpdkBound: res.dpdkBound, dpdkDriver: res.dpdkDriver, configuredKey: key, message: undefined };
+}
+
+/** The ENIConfigured Event's text. */
+export function configuredMessage(where: string, res: ConfigureInterfaceResult): string {
+  return `Node agent configured ${where} as ${res.interfaceName ?? res.pciAddress ?? 'device'}${res.mtu ? ` with MTU ${res.mtu}` : ''}${res.dpdkBound ? ` bound to ${res.dpdkDriver}` : ''}`;
 }
 
 /** The Go controller's coarse `status` value for each phase (its tooling greps for "attached"). */
