@@ -31,7 +31,7 @@ describe('spec changes on a running pair', () => {
     await c.patchSpec('jumbo-frames-eni', { deviceIndex: 4 });
     const after = await eventually('re-attached at 4', async () => {
       const a = await attachment();
-      // The simulated node renames the link once it has seen the detach and the attach at 4 (eth<index>).
+      // A re-attachment is a new device to the node: the link comes back as eth<new index>.
       return a?.deviceIndex === 4 && a.phase === 'Ready' && a.interfaceName === 'eth4' ? a : false;
     });
     expect(after.eniID).toBe(before.eniID);

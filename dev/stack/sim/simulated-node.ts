@@ -9,6 +9,7 @@ import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/clien
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createNodeAgentActivities } from '../../../node-agent/activities.js';
 import { nodeTaskQueue } from '../../../common/names.js';
+import type { NodeAgentActivities } from '../../../common/node-agent-contract.js';
 import { FakeKernel, type FakeDevice } from './fake-kernel.js';
 import { TestNetns, type NsLink } from './netns.js';
 
@@ -44,13 +45,14 @@ export class SimulatedNode {
   readonly netns: TestNetns;
   readonly kernel: FakeKernel;
   devicePluginRestarts = 0;
-  private readonly plugged = new Map<string, FakeDevice>(); // ENI id → device
+  private readonly plugged = new Map<string, FakeDevice>(); // attachment id → device
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
   private worker?: Worker;
   private workerRun?: Promise<void>;
   private ownConnection?: NativeConnection;
   private stopped = false;
+  private syncing: Promise<void> = Promise.resolve();
 
   private constructor(readonly opts: SimulatedNodeOptions) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `mneni-node-${opts.name.slice(0, 20)}-`));
@@ -87,29 +89,41 @@ export class SimulatedNode {
     }, this.opts.hotplugMs ?? 300);
   }
 
-  /** Makes the devices match the ENIs EC2 has attached to this instance. */
-  async sync(): Promise<void> {
+  /**
+   * Makes the devices match the ENIs EC2 has attached to this instance. One look at a time: the poll and the
+   * agent's own look (below) never interleave their plugs.
+   */
+  sync(): Promise<void> {
+    const next = this.syncing.then(() => this.syncOnce());
+    this.syncing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async syncOnce(): Promise<void> {
     const r = await this.opts.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [this.opts.instanceId] }] }));
+    // Keyed by attachment, not by ENI: an ENI detached and attached again (at another index, say) is a new
+    // device to the kernel, even when the detach fell between two looks at EC2.
     const attached = new Map<string, { mac: string; index: number }>();
     for (const n of r.NetworkInterfaces ?? []) {
       const idx = n.Attachment?.DeviceIndex;
+      const attachmentId = n.Attachment?.AttachmentId;
       // Device index 0 is the primary interface, which belongs to the host, not to this simulation.
-      if (!n.NetworkInterfaceId || !n.MacAddress || idx === undefined || idx === 0) continue;
+      if (!attachmentId || !n.MacAddress || idx === undefined || idx === 0) continue;
       if (n.Attachment?.Status === 'detached') continue;
-      attached.set(n.NetworkInterfaceId, { mac: n.MacAddress, index: idx });
+      attached.set(attachmentId, { mac: n.MacAddress, index: idx });
     }
-    for (const [eni, dev] of [...this.plugged]) {
-      if (!attached.has(eni)) {
+    for (const [attachmentId, dev] of [...this.plugged]) {
+      if (!attached.has(attachmentId)) {
         await this.kernel.unplug(dev.pci);
-        this.plugged.delete(eni);
+        this.plugged.delete(attachmentId);
       }
     }
-    for (const [eni, a] of attached) {
-      if (this.plugged.has(eni)) continue;
+    for (const [attachmentId, a] of attached) {
+      if (this.plugged.has(attachmentId)) continue;
       const dev: FakeDevice = { pci: pciForDeviceIndex(a.index), mac: a.mac, ifname: `eth${a.index}`, kernelDriver: KERNEL_DRIVER };
       if (this.kernel.devices.some((d) => d.pci === dev.pci)) continue; // slot still held by a device going away
       await this.kernel.plug(dev);
-      this.plugged.set(eni, dev);
+      this.plugged.set(attachmentId, dev);
     }
   }
 
@@ -119,7 +133,9 @@ export class SimulatedNode {
       connection,
       namespace: this.opts.temporal.namespace,
       taskQueue: nodeTaskQueue(this.opts.name),
-      activities: createNodeAgentActivities({
+      // On an instance the kernel sees an attach or detach before EC2 reports it done; the poll above lags
+      // by up to hotplugMs, so the hardware is brought up to date before the agent looks at it.
+      activities: this.upToDateBeforeEachCall(createNodeAgentActivities({
         nodeName: this.opts.name,
         sysRoot: this.sysRoot,
         pcidpConfigPath: this.pcidpConfigPath,
@@ -131,9 +147,22 @@ export class SimulatedNode {
         onSysfsWrite: this.kernel.onWrite,
         defaultLinkWaitSeconds: 30,
         linkPollMs: 200,
-      }),
+      })),
     });
     this.workerRun = this.worker.run();
+  }
+
+  private upToDateBeforeEachCall(activities: NodeAgentActivities): NodeAgentActivities {
+    return {
+      configureInterface: async (input) => {
+        await this.sync();
+        return activities.configureInterface(input);
+      },
+      releaseInterface: async (input) => {
+        await this.sync();
+        return activities.releaseInterface(input);
+      },
+    };
   }
 
   /** The node's links (the veth peers the simulation uses as the other end are left out). */
