@@ -46,10 +46,24 @@ function setup() {
   const ec2 = new FakeEc2();
   const timer = new ManualTimer();
   const poller = new TransitionPoller({ ec2: ec2 as never, timer, log: () => undefined });
-  const acts = createEc2Activities({ ec2: ec2 as unknown as EC2Client, clusterName: 'c1', poller });
+  const acts = createEc2Activities({ ec2: ec2 as unknown as EC2Client, clusterName: 'c1', poller, batchDelayMs: 0 });
   const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+  // i-1 is a node of cluster c1 (an m5.large: 3 network interfaces); i-9 is not.
+  ec2.handlers.DescribeInstances = (i) => {
+    const ids = (i.Filters as { Values: string[] }[])[0]!.Values;
+    const all = [
+      { InstanceId: 'i-1', VpcId: 'vpc-1', InstanceType: 'm5.large', Tags: [{ Key: 'kubernetes.io/cluster/c1', Value: 'owned' }] },
+      { InstanceId: 'i-9', VpcId: 'vpc-1', InstanceType: 'm5.large', Tags: [{ Key: 'kubernetes.io/cluster/other', Value: 'owned' }] },
+    ];
+    return { Reservations: [{ Instances: all.filter((x) => ids.includes(x.InstanceId)) }] };
+  };
+  ec2.handlers.DescribeInstanceTypes = () => ({ InstanceTypes: [{ InstanceType: 'm5.large', NetworkInfo: { MaximumNetworkInterfaces: 3 } }] });
   return { ec2, timer, poller, acts, env };
 }
+
+/** ENIs attached to i-1 at these indexes (eni-at-<index>). */
+const onInstance = (indexes: number[]): NetworkInterface[] =>
+  indexes.map((d) => ({ NetworkInterfaceId: `eni-at-${d}`, SubnetId: 'subnet-1', Status: 'in-use', Attachment: { AttachmentId: `attach-at-${d}`, InstanceId: 'i-1', DeviceIndex: d, Status: 'attached' } }));
 
 const attachedEni = (dot: boolean): NetworkInterface => ({
   NetworkInterfaceId: 'eni-1',
@@ -123,7 +137,16 @@ describe('inspectPair', () => {
     expect(r.network).toEqual({ subnets: [{ id: 'subnet-1', cidr: '10.0.1.0/24', az: 'us-east-1a', vpcId: 'vpc-1' }], securityGroupIds: ['sg-1'] });
     expect(r.owned.map((e) => e.eniId)).toEqual(['eni-1']);
     expect(r.usedDeviceIndexes).toEqual([0, 1]);
+    expect(r.maxInterfaces).toBe(3);
     expect(filters).toEqual(expect.arrayContaining([{ Name: 'tag:Node', Values: ['node-a'] }, { Name: 'attachment.instance-id', Values: ['i-1'] }]));
+  });
+
+  it("fails for an instance without this cluster's tag: nothing is planned on it", async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeSubnets = () => ({ Subnets: [{ SubnetId: 'subnet-1' }] });
+    ec2.handlers.DescribeSecurityGroups = () => ({ SecurityGroups: [{ GroupId: 'sg-1' }] });
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
+    await expect(env.run(acts.inspectPair, { ...input, instanceId: 'i-9' })).rejects.toMatchObject({ type: 'InstanceNotInCluster', nonRetryable: true });
   });
 
   it("fails as resolveNetwork does, even when the pair's describe fails too", async () => {
@@ -144,10 +167,71 @@ describe('attachEni', () => {
     ec2.handlers.AttachNetworkInterface = () => {
       throw awsError('InvalidNetworkInterface.InUse', 400);
     };
-    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [attachedEni(false)] });
+    // The instance's own ENIs do not show it (another account's view, a lag); the ENI's own describe does.
+    ec2.handlers.DescribeNetworkInterfaces = (i) => ((i.Filters as { Name: string }[])[0]!.Name === 'attachment.instance-id' ? { NetworkInterfaces: [] } : { NetworkInterfaces: [attachedEni(false)] });
     expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).toEqual({ attachmentId: 'attach-1', deviceIndex: 1 });
-    expect(ec2.calls[1]!.input).toEqual({ Filters: [{ Name: 'network-interface-id', Values: ['eni-1'] }] });
+    expect(ec2.calls.filter((c) => c.name === 'DescribeNetworkInterfaces').map((c) => c.input)).toContainEqual({ Filters: [{ Name: 'network-interface-id', Values: ['eni-1'] }] });
     ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
     await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).rejects.toMatchObject({ type: 'InvalidNetworkInterface.InUse' });
+  });
+
+  it('a retry after the attach went through returns that attachment without attaching again', async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [attachedEni(false)] });
+    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).toEqual({ attachmentId: 'attach-1', deviceIndex: 1 });
+    expect(ec2.names()).not.toContain('AttachNetworkInterface');
+  });
+
+  it('attaches at the next free index when the one asked for is taken', async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: onInstance([0, 1]) });
+    ec2.handlers.AttachNetworkInterface = (i) => ({ AttachmentId: `attach-new-${String(i.DeviceIndex)}` });
+    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).toEqual({ attachmentId: 'attach-new-2', deviceIndex: 2 });
+  });
+
+  it('pairs attaching to one instance at once take different indexes', async () => {
+    const { ec2, acts, env } = setup();
+    const attached: number[] = [0];
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: onInstance(attached) });
+    ec2.handlers.AttachNetworkInterface = async (i) => {
+      await settle();
+      const d = i.DeviceIndex as number;
+      if (attached.includes(d)) throw awsError('InvalidParameterValue', 400);
+      attached.push(d);
+      return { AttachmentId: `attach-${d}` };
+    };
+    const r = await Promise.all(['eni-a', 'eni-b'].map((eniId) => env.run(acts.attachEni, { eniId, instanceId: 'i-1', deviceIndex: 1 })));
+    expect(r.map((x) => (x as { deviceIndex: number }).deviceIndex).sort()).toEqual([1, 2]);
+  });
+
+  it('an instance with every slot of its type taken: NoFreeDeviceIndex naming the limit, nothing attached', async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: onInstance([0, 1, 2]) });
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).rejects.toMatchObject({
+      type: 'NoFreeDeviceIndex',
+      nonRetryable: true,
+      message: 'no free device index at or above 1 on i-1 (m5.large takes 3 network interfaces); in use: 0, 1, 2',
+    });
+    expect(ec2.names()).not.toContain('AttachNetworkInterface');
+  });
+
+  it("EC2's AttachmentLimitExceeded counts as no free slot", async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: onInstance([0]) });
+    ec2.handlers.AttachNetworkInterface = () => {
+      throw awsError('AttachmentLimitExceeded', 400);
+    };
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).rejects.toMatchObject({ type: 'NoFreeDeviceIndex', nonRetryable: true });
+  });
+
+  it("refuses an instance without this cluster's tag, before any attach", async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1 })).rejects.toMatchObject({
+      type: 'InstanceNotInCluster',
+      nonRetryable: true,
+      message: expect.stringContaining('i-9 does not carry the tag kubernetes.io/cluster/c1=owned|shared'),
+    });
+    expect(ec2.names()).not.toContain('AttachNetworkInterface');
   });
 });

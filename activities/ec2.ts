@@ -6,6 +6,7 @@ import {
   CreateNetworkInterfaceCommand,
   CreateTagsCommand,
   DeleteNetworkInterfaceCommand,
+  DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
@@ -15,6 +16,7 @@ import {
   type EC2Client,
   type Filter,
   type NetworkInterface,
+  type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { classifyEc2Error, errorCode } from './ec2-errors.js';
 import { adoptionTags, creationTags } from './eni-tags.js';
@@ -22,6 +24,8 @@ import { TAG_CLUSTER, TAG_NODE, TAG_NODEENI } from '../common/names.js';
 import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
 import { InFlight, TtlCache } from './ttl-cache.js';
 import { KeyBatcher, groupByKey } from './key-batcher.js';
+import { PerKeyQueue } from './per-key-queue.js';
+import { freeDeviceIndex, noFreeSlotMessage, notInCluster, type InstanceFacts } from '../common/device-slots.js';
 import { DescribeFailed, TransitionPoller, type WaitOptions, type WaitProgress } from './transition-poller.js';
 
 export interface EniInfo {
@@ -65,6 +69,8 @@ export interface ResolvedNetwork {
 export interface PairEnis {
   owned: EniInfo[];
   usedDeviceIndexes: number[];
+  /** How many network interfaces the instance's type takes (DescribeInstanceTypes), when known. */
+  maxInterfaces?: number;
 }
 
 /** The pair and subnet an ENI belongs to. */
@@ -153,10 +159,18 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const subnetCache = new TtlCache<ResolvedSubnet[]>(ttl);
   const sgCache = new TtlCache<string[]>(ttl);
-  // An instance never changes VPC.
-  const vpcCache = new TtlCache<string>(24 * 3600_000);
+  // An instance keeps its VPC; its type and tags change rarely (a stop/start, a retag), so they are read again
+  // after a while. A type's interface limit never changes.
+  const instanceCache = new TtlCache<InstanceFacts>(10 * 60_000);
+  const typeLimitCache = new TtlCache<number | null>(24 * 3600_000);
+  const attachQueue = new PerKeyQueue();
 
-  const shared = { vpc: new InFlight<string>(), subnets: new InFlight<ResolvedSubnet[]>(), groups: new InFlight<string[]>() };
+  const shared = {
+    instances: new InFlight<InstanceFacts>(),
+    typeLimits: new InFlight<number | undefined>(),
+    subnets: new InFlight<ResolvedSubnet[]>(),
+    groups: new InFlight<string[]>(),
+  };
   // The pairs converging at once ask for their node's ENIs (by tag) and their instance's (by attachment): one
   // describe per batch answers them all.
   const batch = { delayMs: deps.batchDelayMs ?? 100, maxKeys: 100 };
@@ -171,15 +185,57 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     batch,
   );
 
-  async function vpcOfInstance(instanceId: string): Promise<string> {
-    return vpcCache.get(instanceId) ?? shared.vpc.run(instanceId, () => loadVpcOfInstance(instanceId));
+  // The instances of the pairs converging at once are described together.
+  const byInstanceId = new KeyBatcher<InstanceFacts | undefined>(
+    async (ids) => {
+      const r = await call('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }] })));
+      const out = new Map<string, InstanceFacts | undefined>();
+      for (const inst of (r.Reservations ?? []).flatMap((x) => x.Instances ?? [])) {
+        if (!inst.InstanceId) continue;
+        const tags = Object.fromEntries((inst.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+        out.set(inst.InstanceId, { instanceId: inst.InstanceId, vpcId: inst.VpcId, instanceType: inst.InstanceType, tags });
+      }
+      return out;
+    },
+    () => undefined,
+    batch,
+  );
+
+  /** The node's instance: VPC, type, tags and interface limit (cached). Fails when EC2 does not know it. */
+  async function instanceFacts(instanceId: string): Promise<InstanceFacts> {
+    return instanceCache.get(instanceId) ?? shared.instances.run(instanceId, () => loadInstanceFacts(instanceId));
   }
 
-  async function loadVpcOfInstance(instanceId: string): Promise<string> {
-    const r = await call('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
-    const vpc = r.Reservations?.[0]?.Instances?.[0]?.VpcId;
+  async function loadInstanceFacts(instanceId: string): Promise<InstanceFacts> {
+    const found = await byInstanceId.get(instanceId);
+    if (!found) throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instanceId} does not exist (terminated?)`, 'InvalidInstanceID.NotFound');
+    const facts = { ...found, maxInterfaces: found.instanceType ? await interfaceLimit(found.instanceType) : undefined };
+    instanceCache.set(instanceId, facts);
+    return facts;
+  }
+
+  async function interfaceLimit(type: string): Promise<number | undefined> {
+    const cached = typeLimitCache.get(type);
+    if (cached !== undefined) return cached ?? undefined;
+    return shared.typeLimits.run(type, async () => {
+      const r = await call('DescribeInstanceTypes', () => ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [type as _InstanceType] })));
+      const limit = r.InstanceTypes?.[0]?.NetworkInfo?.MaximumNetworkInterfaces;
+      typeLimitCache.set(type, limit ?? null);
+      return limit;
+    });
+  }
+
+  /** The instance's facts, or a non-retryable failure when it is not this cluster's (nothing is put on it). */
+  async function clusterInstance(instanceId: string): Promise<InstanceFacts> {
+    const facts = await instanceFacts(instanceId);
+    const why = notInCluster(facts, deps.clusterName);
+    if (why) throw ApplicationFailure.nonRetryable(why, ERROR_TYPES.instanceNotInCluster);
+    return facts;
+  }
+
+  async function vpcOfInstance(instanceId: string): Promise<string> {
+    const vpc = (await instanceFacts(instanceId)).vpcId;
     if (!vpc) throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instanceId} has no VPC (is it terminated?)`, 'InstanceVpcUnknown');
-    vpcCache.set(instanceId, vpc);
     return vpc;
   }
 
@@ -334,10 +390,11 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
      * is the one thrown (a bad reference is the user's to fix, whatever else failed).
      */
     async inspectPair(input: NetworkRefs & { nodeENI: string; nodeName: string; instanceId: string }): Promise<{ network: ResolvedNetwork } & PairEnis> {
-      const [network, pair] = await Promise.allSettled([resolveNetwork(input), describePair(input)]);
+      const [network, pair, instance] = await Promise.allSettled([resolveNetwork(input), describePair(input), clusterInstance(input.instanceId)]);
+      if (instance.status === 'rejected') throw instance.reason;
       if (network.status === 'rejected') throw network.reason;
       if (pair.status === 'rejected') throw pair.reason;
-      return { network: network.value, ...pair.value };
+      return { network: network.value, ...pair.value, ...(instance.value.maxInterfaces === undefined ? {} : { maxInterfaces: instance.value.maxInterfaces }) };
     },
 
     /** Creates the ENI with its tags; the ClientToken makes a retry return the same ENI. */
@@ -380,20 +437,38 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
      * the first attempt succeeded), returns that attachment. A taken index fails non-retryably as
      * DeviceIndexConflict so the workflow can choose the next free one.
      */
+    /**
+     * Attaches at the index asked for, or the next free one above it. Only to an instance of this cluster; one
+     * attach per instance at a time in this process, each choosing from a fresh look at the instance, so pairs
+     * converging on one node do not race for its indexes. No slot left: NoFreeDeviceIndex (the ENI waits).
+     */
     async attachEni(input: { eniId: string; instanceId: string; deviceIndex: number }): Promise<{ attachmentId: string; deviceIndex: number }> {
-      try {
-        const r = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: input.eniId, InstanceId: input.instanceId, DeviceIndex: input.deviceIndex }));
-        return { attachmentId: r.AttachmentId!, deviceIndex: input.deviceIndex };
-      } catch (err) {
-        const c = classifyEc2Error(err);
-        if (c.code === 'InvalidParameterValue' || c.code === 'InvalidNetworkInterface.InUse' || c.code === ERROR_TYPES.deviceIndexConflict) {
-          const eni = await describeEni(input.eniId);
-          if (eni?.attachment?.instanceId === input.instanceId && isLiveAttachment(eni.attachment)) {
-            return { attachmentId: eni.attachment.attachmentId, deviceIndex: eni.attachment.deviceIndex ?? input.deviceIndex };
+      const facts = await clusterInstance(input.instanceId);
+      return attachQueue.run(input.instanceId, async () => {
+        // Asked after the previous attach on this instance returned, so the batch that answers it saw that one.
+        const onInstance = await byInstance.get(input.instanceId);
+        const mine = onInstance.find((e) => e.eniId === input.eniId);
+        // A retry after the attach went through (the answer was lost): the attachment it made.
+        if (mine?.attachment && isLiveAttachment(mine.attachment)) return { attachmentId: mine.attachment.attachmentId, deviceIndex: mine.attachment.deviceIndex ?? input.deviceIndex };
+        const used = onInstance.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
+        const index = freeDeviceIndex(input.deviceIndex, used, facts.maxInterfaces);
+        if (index === undefined) throw ApplicationFailure.nonRetryable(noFreeSlotMessage(facts, used, input.deviceIndex), ERROR_TYPES.noFreeDeviceIndex);
+        try {
+          const r = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: input.eniId, InstanceId: input.instanceId, DeviceIndex: index }));
+          return { attachmentId: r.AttachmentId!, deviceIndex: index };
+        } catch (err) {
+          const c = classifyEc2Error(err);
+          if (c.code === 'InvalidParameterValue' || c.code === 'InvalidNetworkInterface.InUse' || c.code === ERROR_TYPES.deviceIndexConflict) {
+            const eni = await describeEni(input.eniId);
+            if (eni?.attachment?.instanceId === input.instanceId && isLiveAttachment(eni.attachment)) {
+              return { attachmentId: eni.attachment.attachmentId, deviceIndex: eni.attachment.deviceIndex ?? index };
+            }
           }
+          // EC2's own count of the instance's interfaces: the ENI waits for a slot like any other.
+          if (c.code === 'AttachmentLimitExceeded') throw ApplicationFailure.nonRetryable(`AttachNetworkInterface: ${c.code}: ${c.message}`, ERROR_TYPES.noFreeDeviceIndex);
+          throw ec2Failure('AttachNetworkInterface', err);
         }
-        throw ec2Failure('AttachNetworkInterface', err);
-      }
+      });
     },
 
     /**

@@ -10,6 +10,10 @@ export const ERROR_TYPES = {
   attachmentLost: 'AttachmentLost',
   /** A subnet or security-group name matches several resources in the node's VPC. */
   ambiguousName: 'AmbiguousName',
+  /** Every network interface slot of the instance's type is taken: the ENI waits for one (not deleted). */
+  noFreeDeviceIndex: 'NoFreeDeviceIndex',
+  /** The node's instance does not carry this cluster's tag: the controller will not put an ENI on it. */
+  instanceNotInCluster: 'InstanceNotInCluster',
 } as const;
 
 /** An attachment that holds the ENI on an instance: not on its way off. */

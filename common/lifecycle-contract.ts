@@ -46,6 +46,8 @@ export interface EniRecord {
   dpdkDriver?: string;
   /** Hash of what the node agent was last asked to configure; a change reconfigures. */
   configuredKey?: string;
+  /** The instance has no free network interface slot for it: the pair looks again soon (the ENI, if any, is kept). */
+  waitingForSlot?: boolean;
 }
 
 export interface CarriedState {

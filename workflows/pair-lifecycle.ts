@@ -9,6 +9,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -17,6 +18,7 @@ import {
 import type { CarriedState, DesiredPair, EniRecord, LifecycleInput } from '../common/lifecycle-contract.js';
 import type { ResolvedNetwork } from '../activities/ec2.js';
 import { ERROR_TYPES } from '../common/error-types.js';
+import { noFreeSlotMessage } from '../common/device-slots.js';
 import { nodeTaskQueue } from '../common/names.js';
 import { dpdkEnabled, subnetRefs } from '../common/spec-fields.js';
 import { SA_ENI_IDS, SA_ENI_PHASE, SA_INSTANCE_ID } from '../common/search-attributes.js';
@@ -31,6 +33,10 @@ import { attachedAsRequested, attachmentStatuses, configureKey, configureRequest
 class ReleaseInterrupt extends Error {}
 
 const MAX_INDEX_CONFLICTS = 8;
+/** A full instance: the ENI waits for a slot (kept, not deleted) instead of failing and being compensated. */
+const SLOT_WAIT_PATCH = 'wait-for-device-slot';
+/** Failures that mean "no slot on the instance now": capacity that frees up, not a fault. */
+const SLOT_SHORTAGE: readonly string[] = [ERROR_TYPES.noFreeDeviceIndex, ERROR_TYPES.deviceIndexConflict];
 
 /** The failure for the user: EC2's code and message, and that it persisted when retries ran out. */
 function failureMessage(err: unknown): string {
@@ -48,6 +54,7 @@ export class PairLifecycle {
   private releaseReason = 'released';
   private agentRetries = 0;
   private failedRetries = 0;
+  private slotRetries = 0;
   /** Node agent calls in flight: a release cancels them rather than wait for their schedule-to-start timeout. */
   private readonly agentScopes = new Set<CancellationScope>();
   /** Every ENI the run held, so `EniIds="eni-…"` still finds a lifecycle after its release. */
@@ -111,18 +118,22 @@ export class PairLifecycle {
         await this.pass();
         continue;
       }
-      const next = nextStep(this.st.enis, this.failedRetries, this.agentRetries);
+      const next = nextStep(this.st.enis, this.failedRetries, this.agentRetries, this.slotRetries);
       if (next.kind === 'retry') {
         if (next.why === 'failed') this.failedRetries++;
+        if (next.why === 'device slot') this.slotRetries++;
         setCurrentDetails(
           next.why === 'failed'
             ? `failed: ${this.lastError ?? 'see the attachments'}; retrying in ${next.delayMs / 60_000} min unless the spec changes`
-            : `waiting for the node agent on ${nodeTaskQueue(this.desired.nodeName)}`,
+            : next.why === 'device slot'
+              ? `waiting for a free device index on ${this.desired.instanceId}; looking again in ${next.delayMs / 1000} s`
+              : `waiting for the node agent on ${nodeTaskQueue(this.desired.nodeName)}`,
         );
         if (!(await condition(() => this.st.dirty || this.st.releaseRequested, next.delayMs))) this.st.dirty = true;
         continue;
       }
       this.failedRetries = 0;
+      this.slotRetries = 0;
       setCurrentDetails(`at rest: ${pairPhase(this.st.enis)}`);
       if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > this.historyLimit) await this.continueWith(this.desired, this.st);
       // At rest: no timer, nothing runs until a signal arrives.
@@ -194,7 +205,7 @@ export class PairLifecycle {
     // Unwanted ENIs go first: their device indexes are planned as free.
     await Promise.all(plan.unwanted.map((r) => this.releaseEni(r)));
     const used = new Set(plan.used);
-    const branches = plan.records.map((r, pos) => this.ensureEniOrFail(r, pos, plan.planned[pos]!, used, view.network));
+    const branches = plan.records.map((r, pos) => this.ensureEniOrFail(r, pos, plan.planned[pos]!, used, view.network, view.maxInterfaces));
     // Each branch has set its first phase by now: the user sees the pass start while EC2 works.
     this.report.kick();
     const outcomes = await Promise.allSettled(branches);
@@ -234,26 +245,31 @@ export class PairLifecycle {
   }
 
   /** Converges one subnet's ENI; a failure marks it Failed with EC2's message (a release passes through). */
-  private async ensureEniOrFail(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, net: ResolvedNetwork): Promise<boolean> {
+  private async ensureEniOrFail(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, net: ResolvedNetwork, maxInterfaces?: number): Promise<boolean> {
     this.checkpoint();
     try {
-      return await this.ensureEni(r, pos, plannedIndex, used, net.securityGroupIds);
+      return await this.ensureEni(r, pos, plannedIndex, used, net.securityGroupIds, maxInterfaces);
     } catch (err) {
       if (err instanceof ReleaseInterrupt) throw err;
       const message = failureMessage(err);
       this.lastError = message;
       const reason = r.phase === 'Pending' || r.phase === 'Creating' ? 'ENICreationFailed' : 'ENIAttachmentFailed';
-      Object.assign(r, { phase: 'Failed', message });
+      Object.assign(r, { phase: 'Failed', message, waitingForSlot: undefined });
       this.report.note('Warning', reason, `${this.where(r)}: ${message}`);
       return true;
     }
   }
 
   /** Find or create, attach at the planned index (DeleteOnTermination set with the wait), configure. */
-  private async ensureEni(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, securityGroupIds: string[]): Promise<boolean> {
+  private async ensureEni(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, securityGroupIds: string[], maxInterfaces?: number): Promise<boolean> {
     const { desired } = this;
     const spec = desired.spec;
     const undo = new Compensation();
+    // No slot left on the instance (its type's limit, read with the pass): nothing is created until one frees.
+    if (!r.eniId && maxInterfaces !== undefined && plannedIndex >= maxInterfaces && patched(SLOT_WAIT_PATCH)) {
+      this.waitForSlot(r, noFreeSlotMessage({ instanceId: desired.instanceId, maxInterfaces }, [...used].filter((i) => i < maxInterfaces), spec.deviceIndex + pos));
+      return true;
+    }
     if (!r.eniId) {
       await this.create(r, pos, securityGroupIds);
       // An ENI this pass created and could not attach is deleted, not leaked.
@@ -274,7 +290,14 @@ export class PairLifecycle {
       try {
         await this.attach(r, plannedIndex, used);
       } catch (err) {
-        if (!(err instanceof ReleaseInterrupt)) await undo.run();
+        if (err instanceof ReleaseInterrupt) throw err;
+        if (SLOT_SHORTAGE.includes(failureType(err) ?? '') && patched(SLOT_WAIT_PATCH)) {
+          // The ENI stays (tagged as the pair's): a later pass attaches it when a slot frees. No create/delete churn.
+          undo.clear();
+          this.waitForSlot(r, `${r.eniId} is created and waits: ${describeFailure(err)}`);
+          return true;
+        }
+        await undo.run();
         throw err;
       }
       undo.clear();
@@ -283,6 +306,7 @@ export class PairLifecycle {
     } else {
       r.requestedIndex ??= requested;
     }
+    r.waitingForSlot = undefined;
     if (r.deleteOnTermination !== spec.deleteOnTermination) {
       await ec2.setDeleteOnTermination.executeWithOptions({ ...ec2Options, summary: `DeleteOnTermination=${spec.deleteOnTermination} on ${r.eniId}` }, [
         { eniId: r.eniId!, attachmentId: r.attachmentId!, value: spec.deleteOnTermination },
@@ -340,6 +364,13 @@ export class PairLifecycle {
     ]);
     Object.assign(r, { instanceId: desired.instanceId, macAddress: eni.macAddress ?? r.macAddress, deleteOnTermination: eni.attachment?.deleteOnTermination });
     this.report.note('Normal', 'ENIAttached', `Attached ${this.where(r)} to ${desired.instanceId} at device index ${r.deviceIndex}`);
+  }
+
+  /** The instance is full: the position waits (Pending, with why), and the pair looks again soon. Warned once. */
+  private waitForSlot(r: EniRecord, message: string): void {
+    const first = !r.waitingForSlot;
+    Object.assign(r, { phase: 'Pending', message, waitingForSlot: true });
+    if (first) this.report.note('Warning', 'NoFreeDeviceIndex', `${this.where(r)}: ${message}`);
   }
 
   /** Compensation of a create: detach (forced) if it got that far, then delete. */

@@ -30,6 +30,10 @@ describe('planDeviceIndexes', () => {
   it('bumps past indexes in use, keeping the order of subnets', () => {
     expect(planDeviceIndexes(2, 3, [0, 2, 4])).toEqual([3, 5, 6]);
   });
+  it('keeps the index of an ENI that stays attached and plans no other position onto it', () => {
+    // Position 0 was bumped to 2 earlier and stays there; position 1 (asks for 2) moves past it.
+    expect(planDeviceIndexes(1, 2, [0], [2, undefined])).toEqual([2, 3]);
+  });
 });
 
 describe('configureKey', () => {
@@ -200,5 +204,11 @@ describe('nextStep', () => {
     expect(nextStep(failed, 9, 0)).toEqual({ kind: 'retry', why: 'failed', delayMs: 3_600_000 });
     expect(nextStep([{ subnetId: 's', phase: 'WaitingForNodeAgent' }], 0, 2)).toEqual({ kind: 'retry', why: 'node agent', delayMs: 60_000 });
     expect(nextStep([{ subnetId: 's', phase: 'Ready' }], 0, 0)).toEqual({ kind: 'rest' });
+  });
+  it('looks again for a device slot soon, growing to a minute; a failure still comes first', () => {
+    const waiting: EniRecord[] = [{ subnetId: 's', phase: 'Pending', waitingForSlot: true }];
+    expect(nextStep(waiting, 0, 0, 0)).toEqual({ kind: 'retry', why: 'device slot', delayMs: 10_000 });
+    expect(nextStep(waiting, 0, 0, 7)).toEqual({ kind: 'retry', why: 'device slot', delayMs: 60_000 });
+    expect(nextStep([...waiting, { subnetId: 't', phase: 'Failed' }], 0, 0, 0)).toMatchObject({ why: 'failed' });
   });
 });

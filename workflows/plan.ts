@@ -9,12 +9,18 @@ import { isLiveAttachment } from '../common/error-types.js';
 
 /**
  * Device index for each subnet position: deviceIndex + position, bumped past indexes in use on the
- * instance (by other ENIs) and past those already chosen for earlier subnets.
+ * instance (by other ENIs) and past those already chosen for earlier subnets. A position whose ENI stays where it
+ * is attached (`staying`) keeps its index, and no other position is planned onto it.
  */
-export function planDeviceIndexes(base: number, count: number, used: Iterable<number>): number[] {
-  const taken = new Set(used);
+export function planDeviceIndexes(base: number, count: number, used: Iterable<number>, staying: readonly (number | undefined)[] = []): number[] {
+  const taken = new Set([...used, ...staying.filter((i): i is number => i !== undefined)]);
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
+    const stays = staying[i];
+    if (stays !== undefined) {
+      out.push(stays);
+      continue;
+    }
     let idx = base + i;
     while (taken.has(idx)) idx++;
     taken.add(idx);
@@ -200,7 +206,9 @@ export function planPair(current: readonly EniRecord[], view: PairView, instance
   // Indexes held by kept ENIs are theirs to keep; those of ENIs released in this pass are free again.
   const mine = new Set(ordered.filter((r) => r.attachmentId && r.instanceId === instanceId).map((r) => r.deviceIndex));
   const others = view.usedDeviceIndexes.filter((i) => !mine.has(i) && !freed.has(i));
-  const planned = planDeviceIndexes(baseIndex, ordered.length, others);
+  // An ENI attached where its position asks stays at its index; the others are planned around it.
+  const staying = ordered.map((r, pos) => (attachedAsRequested(r, instanceId, baseIndex + pos) ? r.deviceIndex : undefined));
+  const planned = planDeviceIndexes(baseIndex, ordered.length, others, staying);
   return { records: ordered, adopt, unwanted, planned, used: [...new Set([...others, ...planned])] };
 }
 
@@ -229,16 +237,26 @@ export function nextFreeIndex(taken: number, used: Set<number>): number {
 }
 
 /** What the pair does when a converge pass has finished. */
-export type NextStep = { kind: 'rest' } | { kind: 'retry'; delayMs: number; why: 'failed' | 'node agent' };
+export type NextStep = { kind: 'rest' } | { kind: 'retry'; delayMs: number; why: 'failed' | 'node agent' | 'device slot' };
 
 /** Waits for the node agent grow from 30 s to 10 min while it does not answer. */
 export const AGENT_BACKOFF_MS = [30_000, 60_000, 120_000, 300_000, 600_000] as const;
 /** A failed ENI is retried on a growing backoff: limits and free addresses change without a spec edit. */
 export const FAILED_BACKOFF_MS = [60_000, 300_000, 900_000, 1_800_000, 3_600_000] as const;
 
-/** After a pass: retry a failure on its backoff, wait for an absent node agent, or rest until a signal. */
-export function nextStep(enis: readonly EniRecord[], failedRetries: number, agentRetries: number): NextStep {
+/**
+ * Looks for a free slot on a full instance grow from 10 s to 1 min: a slot frees when another NodeENI leaves the
+ * node, which sends this pair no signal, and the user waits for it.
+ */
+export const SLOT_BACKOFF_MS = [10_000, 20_000, 40_000, 60_000] as const;
+
+/**
+ * After a pass: retry a failure on its backoff, look again for a device slot, wait for an absent node agent, or
+ * rest until a signal.
+ */
+export function nextStep(enis: readonly EniRecord[], failedRetries: number, agentRetries: number, slotRetries = 0): NextStep {
   if (enis.some((e) => e.phase === 'Failed')) return { kind: 'retry', why: 'failed', delayMs: FAILED_BACKOFF_MS[Math.min(failedRetries, FAILED_BACKOFF_MS.length - 1)]! };
+  if (enis.some((e) => e.waitingForSlot)) return { kind: 'retry', why: 'device slot', delayMs: SLOT_BACKOFF_MS[Math.min(slotRetries, SLOT_BACKOFF_MS.length - 1)]! };
   if (agentRetries > 0) return { kind: 'retry', why: 'node agent', delayMs: AGENT_BACKOFF_MS[Math.min(agentRetries - 1, AGENT_BACKOFF_MS.length - 1)]! };
   return { kind: 'rest' };
 }

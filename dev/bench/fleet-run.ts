@@ -236,7 +236,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     // ---- setup: instances, Node objects, node agents, controller
     const t0 = Date.now();
     const nodeSeed = { imageId: o.ec2.seed.imageId, subnets: [{ id: o.ec2.subnets.nodes, name: 'bench-nodes', az: BENCH_AZ, cidr: '10.10.64.0/18' }] };
-    const inst = await runInstances(moto, nodeSeed, o.nodes, BENCH_AZ, BENCH_INSTANCE_TYPE);
+    const inst = await runInstances(moto, nodeSeed, o.nodes, BENCH_AZ, BENCH_INSTANCE_TYPE, id);
     instances = inst.map((i) => i.id);
     const nodes: FleetNode[] = inst.map((i, n) => ({ name: `${id}-n${String(n).padStart(3, '0')}`, instanceId: i.id }));
     await mapLimit(nodes, 16, async (n) => {
@@ -355,7 +355,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     if (o.join && !poll.complete) errors.push('not converged: the join was skipped');
     if (o.join && poll.complete) {
       if (!windows.some((x) => x.name === 'apply')) windows.push({ name: 'apply', fromMs: tApply, toMs: Date.now() });
-      const [ji] = await runInstances(moto, nodeSeed, 1, BENCH_AZ, BENCH_INSTANCE_TYPE);
+      const [ji] = await runInstances(moto, nodeSeed, 1, BENCH_AZ, BENCH_INSTANCE_TYPE, id);
       instances.push(ji!.id);
       const node: FleetNode = { name: `${id}-join`, instanceId: ji!.id };
       // The node side is up before the Node object appears: the join measures the controller and EC2, not an

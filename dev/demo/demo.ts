@@ -116,7 +116,7 @@ export class Demo {
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.custom = this.kc.makeApiClient(CustomObjectsApi);
 
-    this.instances = await runInstances(this.ec2, s.seed, this.args.nodes, 'us-east-1a');
+    this.instances = await runInstances(this.ec2, s.seed, this.args.nodes, 'us-east-1a', undefined, this.args.clusterName);
     this.say(`EC2: ${this.instances.length} instance(s) started for the nodes: ${this.instances.map((i) => `${i.id} (${i.az})`).join(', ')}`);
     this.check();
 

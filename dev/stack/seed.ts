@@ -12,6 +12,7 @@ import {
   RunInstancesCommand,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
+import { clusterTagKey } from '../../common/device-slots.js';
 
 export const SEED_REGION = 'us-east-1';
 
@@ -52,15 +53,27 @@ export function emulatorClient(endpoint: string, region = SEED_REGION): EC2Clien
   return new EC2Client({ endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 3 });
 }
 
-/** Starts `count` instances in the given AZ's subnet (they stand for Kubernetes nodes). */
-export async function runInstances(ec2: EC2Client, seed: Pick<Seed, 'imageId' | 'subnets'>, count: number, az = 'us-east-1a', type: _InstanceType = 'm5.4xlarge'): Promise<SeededInstance[]> {
+/**
+ * Starts `count` instances in the given AZ's subnet (they stand for Kubernetes nodes). With a cluster name they
+ * carry its tag `kubernetes.io/cluster/<name>=owned`, as EKS node groups, eksctl and Karpenter tag nodes; the
+ * controller attaches ENIs only to instances with its cluster's tag.
+ */
+export async function runInstances(
+  ec2: EC2Client,
+  seed: Pick<Seed, 'imageId' | 'subnets'>,
+  count: number,
+  az = 'us-east-1a',
+  type: _InstanceType = 'm5.4xlarge',
+  clusterName?: string,
+): Promise<SeededInstance[]> {
   const subnet = seed.subnets.find((s) => s.az === az);
   if (!subnet) throw new Error(`no seeded subnet in ${az}`);
   const out: SeededInstance[] = [];
   // RunInstances caps a request; large fleets go in batches.
   for (let left = count; left > 0; left -= 100) {
     const n = Math.min(100, left);
-    const r = await ec2.send(new RunInstancesCommand({ ImageId: seed.imageId, MinCount: n, MaxCount: n, InstanceType: type, SubnetId: subnet.id }));
+    const tags = clusterName ? [{ ResourceType: 'instance' as const, Tags: [{ Key: clusterTagKey(clusterName), Value: 'owned' }] }] : undefined;
+    const r = await ec2.send(new RunInstancesCommand({ ImageId: seed.imageId, MinCount: n, MaxCount: n, InstanceType: type, SubnetId: subnet.id, TagSpecifications: tags }));
     for (const i of r.Instances ?? []) out.push({ id: i.InstanceId!, az });
   }
   return out;

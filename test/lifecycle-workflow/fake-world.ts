@@ -33,6 +33,8 @@ export class FakeWorld {
   /** Subnets by ID, each with its CIDR; names resolve through `subnetNames`. */
   subnets: Record<string, string> = { 'subnet-a': '10.0.1.0/24', 'subnet-b': '10.0.2.0/24' };
   subnetNames: Record<string, string> = { 'user-plane': 'subnet-b' };
+  /** The instance type's network interface limit (the primary at index 0 counts), when the test sets one. */
+  maxInterfaces?: number;
   private seq = 0;
 
   /** The status entries of the last report that carried a status. */
@@ -69,7 +71,7 @@ export class FakeWorld {
         const all = [...this.enis.values()];
         const owned = all.filter((e) => e.tags.NodeENI === input.nodeENI && e.tags.Node === input.nodeName).map((e) => this.info(e));
         const used = all.filter((e) => e.attachment?.instanceId === input.instanceId).map((e) => e.attachment!.deviceIndex);
-        return { network: { subnets, securityGroupIds: input.securityGroupIds }, owned, usedDeviceIndexes: [0, ...used] };
+        return { network: { subnets, securityGroupIds: input.securityGroupIds }, owned, usedDeviceIndexes: [0, ...used], ...(this.maxInterfaces ? { maxInterfaces: this.maxInterfaces } : {}) };
       },
       createEni: async (input: { nodeENI: string; nodeName: string; subnetId: string; securityGroupIds: string[]; tokenKey: string }) => {
         await this.enter('createEni', input);
@@ -92,7 +94,11 @@ export class FakeWorld {
         await this.enter('attachEni', input);
         const e = this.enis.get(input.eniId)!;
         if (e.attachment?.instanceId === input.instanceId) return { attachmentId: e.attachment.attachmentId, deviceIndex: e.attachment.deviceIndex };
-        const taken = [...this.enis.values()].some((x) => x.attachment?.instanceId === input.instanceId && x.attachment.deviceIndex === input.deviceIndex);
+        const onInstance = [...this.enis.values()].filter((x) => x.attachment?.instanceId === input.instanceId);
+        if (this.maxInterfaces !== undefined && (onInstance.length + 1 >= this.maxInterfaces || input.deviceIndex >= this.maxInterfaces)) {
+          throw ApplicationFailure.nonRetryable(`no free device index at or above ${input.deviceIndex} on ${input.instanceId}`, 'NoFreeDeviceIndex');
+        }
+        const taken = onInstance.some((x) => x.attachment!.deviceIndex === input.deviceIndex);
         if (taken || input.deviceIndex === 0) throw ApplicationFailure.nonRetryable(`device index ${input.deviceIndex} is in use`, 'DeviceIndexConflict');
         e.attachment = { attachmentId: `attach-${e.eniId}-${++this.seq}`, instanceId: input.instanceId, deviceIndex: input.deviceIndex, status: 'attached', deleteOnTermination: false };
         return { attachmentId: e.attachment.attachmentId, deviceIndex: input.deviceIndex };

@@ -103,6 +103,15 @@ async function untilNewRun(r: Run, timeoutMs = 30_000): Promise<string> {
     await new Promise((res) => setTimeout(res, 50));
   }
 }
+/** Another NodeENI's ENI, attached to the test's instance at `deviceIndex`. */
+const foreignEni = (deviceIndex: number) => ({
+  eniId: 'eni-other',
+  subnetId: 'subnet-a',
+  macAddress: '02:00:00:00:00:99',
+  securityGroupIds: [],
+  tags: { NodeENI: 'someone-else' },
+  attachment: { attachmentId: 'attach-other', instanceId: 'i-0001', deviceIndex, status: 'attached', deleteOnTermination: true },
+});
 const allReady = (s: PairState) => !s.converging && s.enis.length > 0 && s.enis.every((e) => e.phase === 'Ready');
 
 /** Resolves when the named activity is entered; the call then waits until `release()` is called. */
@@ -158,20 +167,74 @@ describe('lifecycle workflow (time-skipping server, mocked activities)', () => {
   it('compensates a failed attach: the ENI it created is deleted and the subnet reports Failed with the reason', async () => {
     const world = new FakeWorld();
     world.before.attachEni = (input: { eniId: string }) => {
-      if (input.eniId === 'eni-0002') throw ApplicationFailure.nonRetryable('AttachmentLimitExceeded: Interface count 9 exceeds the limit for m5.large', 'AttachmentLimitExceeded');
+      if (input.eniId === 'eni-0002') throw ApplicationFailure.nonRetryable('InvalidParameterCombination: the ENI and the instance are in different availability zones', 'InvalidParameterCombination');
     };
     await withPair(
       async (r) => {
         const s = await until(r, 'one Ready, one Failed', (x) => !x.converging && x.enis.some((e) => e.phase === 'Failed') && x.enis.some((e) => e.phase === 'Ready'));
         const failed = s.enis.find((e) => e.phase === 'Failed')!;
         expect(failed.eniId).toBeUndefined();
-        expect(failed.message).toContain('AttachmentLimitExceeded');
+        expect(failed.message).toContain('InvalidParameterCombination');
         expect(r.world.calls.filter((c) => c.name === 'deleteEni').map((c) => c.input)).toEqual([{ eniId: 'eni-0002' }]);
         expect(r.world.enis.has('eni-0002')).toBe(false);
         expect(r.world.eventReasons()).toContain('ENIAttachmentFailed');
-        expect(r.world.lastStatus()?.find((a) => a.phase === 'Failed')?.message).toContain('AttachmentLimitExceeded');
+        expect(r.world.lastStatus()?.find((a) => a.phase === 'Failed')?.message).toContain('InvalidParameterCombination');
       },
       { world },
+    );
+  });
+
+  it('on a full instance creates nothing, waits (Pending, with why, one Warning) and converges when a slot frees', async () => {
+    const world = new FakeWorld();
+    world.maxInterfaces = 3; // the primary and two more
+    world.enis.set('eni-other', foreignEni(2));
+    await withPair(
+      async (r) => {
+        // Subnet a gets index 1; subnet b asks for 2, held by another NodeENI's ENI, and 3 is past the limit.
+        const s = await until(r, 'one Ready, one waiting for a slot', (x) => !x.converging && x.enis.some((e) => e.phase === 'Ready') && x.enis.some((e) => e.waitingForSlot === true));
+        const waiting = s.enis.find((e) => e.waitingForSlot)!;
+        expect(waiting).toMatchObject({ subnetId: 'subnet-b', phase: 'Pending' });
+        expect(waiting.eniId).toBeUndefined();
+        expect(waiting.message).toBe('no free device index at or above 2 on i-0001 (its instance type takes 3 network interfaces); in use: 0, 1, 2');
+        expect(r.world.count('createEni')).toBe(1);
+        // Looking again costs one inspect per try, and warns once.
+        await env.sleep('31s');
+        await until(r, 'looked again', () => r.world.count('inspectPair') >= 3);
+        expect(r.world.count('createEni')).toBe(1);
+        expect(r.world.eventReasons().filter((e) => e === 'NoFreeDeviceIndex')).toHaveLength(1);
+        r.world.enis.delete('eni-other');
+        await env.sleep('61s');
+        const done = await until(r, 'Ready once the slot freed', allReady);
+        expect(done.enis.map((e) => e.deviceIndex)).toEqual([1, 2]);
+        expect(r.world.count('deleteEni')).toBe(0);
+      },
+      { world },
+    );
+  });
+
+  it('keeps an ENI that found the instance full at attach time (no delete) and attaches it when a slot frees', async () => {
+    const world = new FakeWorld();
+    world.maxInterfaces = 2;
+    // Between the pass's look and its attach, another NodeENI took the instance's only free slot.
+    world.before.attachEni = () => {
+      if (!world.enis.has('eni-other')) world.enis.set('eni-other', foreignEni(1));
+    };
+    await withPair(
+      async (r) => {
+        const s = await until(r, 'waiting with its ENI', (x) => !x.converging && x.enis[0]?.waitingForSlot === true);
+        const eniId = s.enis[0]!.eniId!;
+        expect(eniId).toBeDefined();
+        expect(s.enis[0]!.message).toMatch(/^eni-\d+ is created and waits: .*no free device index/);
+        expect(r.world.count('deleteEni')).toBe(0);
+        expect(r.world.enis.has(eniId)).toBe(true);
+        r.world.before.attachEni = () => undefined;
+        r.world.enis.delete('eni-other');
+        await env.sleep('61s');
+        const done = await until(r, 'Ready with the same ENI', allReady);
+        expect(done.enis.map((e) => [e.eniId, e.deviceIndex])).toEqual([[eniId, 1]]);
+        expect(r.world.count('createEni')).toBe(1);
+      },
+      { world, spec: spec({ subnetIDs: ['subnet-a'] }) },
     );
   });
 

@@ -65,7 +65,7 @@ export class TestCluster {
 
   async addNodes(count: number, labels: Record<string, string> = { ng: this.nodeGroup }, opts: { agent?: boolean; az?: string } = {}): Promise<TestNode[]> {
     const s = stack();
-    const instances = await runInstances(this.ec2, s.seed, count, opts.az ?? 'us-east-1a');
+    const instances = await runInstances(this.ec2, s.seed, count, opts.az ?? 'us-east-1a', undefined, this.clusterName);
     const added: TestNode[] = [];
     for (const [i, inst] of instances.entries()) {
       const name = `${this.runId}-node-${this.nodes.length + i}`;
