@@ -29,8 +29,10 @@ class FakeClock implements BudgetClock {
   }
 }
 
-/** Lets resolved promises' callbacks run (no time passes on the fake clock). */
-const settle = () => new Promise((r) => setImmediate(r));
+/** Lets resolved promises' callbacks run (no time passes on the fake clock): a few event-loop turns, not one. */
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+};
 
 /** Starts n acquires and records, in order, which have their token. */
 function start(budget: Ec2Budget, n: number, action: string, input: unknown = {}): { done: number[]; all: Promise<void[]> } {

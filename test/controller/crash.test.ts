@@ -252,13 +252,56 @@ describe('kill -9 of the controller while converging', () => {
       const forwarded = attaches.filter((r) => r.params.NetworkInterfaceId === e.NetworkInterfaceId && r.forwarded);
       expect(forwarded.map((r) => r.status)).toEqual([200]);
     }
-    // The retried attach of the held ENI was refused as already attached (not carried out a second time).
+    // The retried attach of the held ENI found it attached on the instance and asked EC2 nothing more.
     const retried = attaches.filter((r) => r.params.NetworkInterfaceId === heldEniId);
-    expect(retried.map((r) => [r.outcome, r.forwarded])).toEqual([
-      ['ok', true],
-      ['InvalidNetworkInterface.InUse', false],
-    ]);
+    expect(retried.map((r) => [r.outcome, r.forwarded])).toEqual([['ok', true]]);
 
+    await deleteAndExpectNoLeak(c, name);
+  }, 300000);
+
+  it('while waiting for an attachment still `attaching`: the wait resumes, nothing is attached twice', async () => {
+    const name = (current = uniq('crash-wait'));
+    const mark = (await proxy.calls()).total;
+    // EC2 keeps each attachment `attaching` for 20 s: the controller is sure to be inside waitAttached.
+    await proxy.semantics({ attachingMs: [20000, 20000] });
+    await c.apply(nodeENI(c, name, subnets()));
+    const ours = await eventually('an attach of this NodeENI carried out', async () => {
+      const ids = new Set((await enisOf(c, name)).map((e) => e.NetworkInterfaceId));
+      const attached = (await callsSince(mark)).filter((r) => r.action === 'AttachNetworkInterface' && r.outcome === 'ok' && ids.has(r.params.NetworkInterfaceId));
+      return attached.length > 0 ? attached : false;
+    });
+    expect(ours.length).toBeGreaterThan(0);
+    await crashAndRestart(c);
+    await proxy.semantics({ attachingMs: [1000, 3000] });
+
+    const obj = await c.waitReady(name, 4, AFTER_CRASH_MS);
+    const enis = await expectOneEniPerSubnet(c, obj, subnets());
+    const attaches = (await callsSince(mark)).filter((r) => r.action === 'AttachNetworkInterface' && r.forwarded);
+    for (const e of enis.values()) expect(attaches.filter((r) => r.params.NetworkInterfaceId === e.NetworkInterfaceId)).toHaveLength(1);
+    await deleteAndExpectNoLeak(c, name);
+  }, 300000);
+
+  it('between the attach and the DeleteOnTermination write: the write is made again, nothing is attached twice', async () => {
+    const name = (current = uniq('crash-dot'));
+    const mark = (await proxy.calls()).total;
+    await hold.set('ModifyNetworkInterfaceAttribute', 1);
+    await c.apply(nodeENI(c, name, subnets()));
+    const [held] = await waitHeld('ModifyNetworkInterfaceAttribute', async (h) => {
+      const tags = tagsOf((await eniById(c, h.params.NetworkInterfaceId ?? '')) ?? {});
+      return tags.NodeENI === name || `tagged ${JSON.stringify(tags)}`;
+    });
+    const heldEniId = held!.params.NetworkInterfaceId!;
+    await crashAndRestart(c);
+
+    const obj = await c.waitReady(name, 4, AFTER_CRASH_MS);
+    const enis = await expectOneEniPerSubnet(c, obj, subnets());
+    expect(obj.status!.attachments!.every((a) => a.deleteOnTermination === true)).toBe(true);
+    const since = await callsSince(mark);
+    // The write whose answer was lost went out again after the restart.
+    const writes = since.filter((r) => r.action === 'ModifyNetworkInterfaceAttribute' && r.params.NetworkInterfaceId === heldEniId && r.forwarded);
+    expect(writes.length).toBeGreaterThanOrEqual(2);
+    const attaches = since.filter((r) => r.action === 'AttachNetworkInterface' && r.forwarded);
+    for (const e of enis.values()) expect(attaches.filter((r) => r.params.NetworkInterfaceId === e.NetworkInterfaceId)).toHaveLength(1);
     await deleteAndExpectNoLeak(c, name);
   }, 300000);
 });
