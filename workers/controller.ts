@@ -9,6 +9,7 @@ import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID } from '../common/names.js';
 import { ControllerMetrics, serveMetrics } from './metrics.js';
 import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions } from '../common/temporal-connection.js';
 import { Ec2BudgetEnvSchema } from './ec2-budget.js';
+import { ClusterNameSchema } from './cluster-name.js';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -17,8 +18,8 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** EC2 endpoint override (an emulator, or a VPC endpoint); unset = AWS's own. */
   EC2_ENDPOINT: z.url().optional(),
-  /** Names this cluster in the ENIs' cluster tag, which the fleet sweep scans by. */
-  CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,99}$/, 'letters, digits, - _ . (at most 100)').default('default'),
+  /** Names this cluster in the ENIs' cluster tag, which the fleet sweep scans by. Required (workers/cluster-name.ts). */
+  CLUSTER_NAME: ClusterNameSchema,
   /**
    * Optional: activities per second on the controller task queue across all replicas, enforced by the Temporal
    * server. Unset (the default) = none; the EC2 budget (EC2_BUDGET_*) paces EC2 calls per action instead.

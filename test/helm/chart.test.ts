@@ -11,12 +11,15 @@ import { loadYaml } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../../dev/stack/paths.js';
 import { readState, type StackState } from '../../dev/stack/stack.js';
 import { NodeAgentEnvSchema } from '../../node-agent/config.js';
+import { CLUSTER_NAME_PATTERN } from '../../workers/cluster-name.js';
 import {
   CHART_DIR,
   EXAMPLES,
   EXAMPLES_DIR,
   MISSING_DEPENDENCY,
+  TEST_CLUSTER_NAME,
   chartYaml,
+  clusterNameValues,
   envOf,
   find,
   helm,
@@ -35,6 +38,7 @@ const suffix = randomBytes(3).toString('hex');
 let state: StackState;
 let offline: string;
 const namespaces: string[] = [];
+// clusterName is required and has no default: "default values" are the chart's values plus a cluster name.
 const cases: [string, string[]][] = [['default values', []], ...EXAMPLES.map((f): [string, string[]] => [`examples/${f}`, [path.join(EXAMPLES_DIR, f)]])];
 
 beforeAll(() => {
@@ -97,7 +101,7 @@ describe('the Temporal dependency offline (helm 3.21)', () => {
 
 describe('helm lint (the chart itself, dependency declared)', () => {
   it.each(cases)('passes for %s, with the missing dependency as its only warning', async (_name, files) => {
-    const r = await helm(['lint', CHART_DIR, ...files.flatMap((f) => ['-f', f])]);
+    const r = await helm(['lint', CHART_DIR, ...[clusterNameValues(), ...files].flatMap((f) => ['-f', f])]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
     expect(r.stdout).not.toContain('[ERROR]');
@@ -130,8 +134,12 @@ describe('values schema', () => {
       }
     };
     walkValues(values, '', schema);
-    // `global` is Helm's, shared with the dependency; everything else the schema knows is in values.yaml.
-    expect(schemaKeys.filter((k) => k !== 'global').sort()).toEqual(valueKeys.sort());
+    // `global` is Helm's, shared with the dependency; clusterName is required and has no default (values.yaml
+    // documents it in a comment); everything else the schema knows is in values.yaml.
+    expect((schema as { required?: string[] }).required).toContain('clusterName');
+    expect(valueKeys).not.toContain('clusterName');
+    expect(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')).toMatch(/^# clusterName: prod-eks-1$/m);
+    expect(schemaKeys.filter((k) => k !== 'global' && k !== 'clusterName').sort()).toEqual(valueKeys.sort());
     // Only the Temporal dependency's values stay open (they are the Temporal chart's to validate).
     expect(open).toEqual(['temporal']);
   });
@@ -148,6 +156,10 @@ describe('values schema', () => {
     ['a Temporal address without a port', ['temporalConnection.address=temporal-frontend.temporal.svc'], "at '/temporalConnection/address': 'temporal-frontend.temporal.svc' does not match pattern"],
     ['a Temporal address with a scheme', ['temporalConnection.address=http://temporal:7233'], "at '/temporalConnection/address': 'http://temporal:7233' does not match pattern"],
     ['a cluster name with a space', ['clusterName=my cluster'], "at '/clusterName': 'my cluster' does not match pattern"],
+    ['an empty cluster name', ['clusterName='], "at '/clusterName': minLength: got 0, want 1"],
+    ['the cluster name "default" (no shared default name)', ['clusterName=default'], "at '/clusterName': 'not' failed"],
+    // The selector becomes CEL in the node agent's admission policy: only label characters pass.
+    ['a device plugin selector with a character labels cannot have', ['nodeAgent.devicePlugin.labelSelector=app=sriov;dp'], "at '/nodeAgent/devicePlugin/labelSelector': 'app=sriov;dp' does not match pattern"],
     ['no controller replica', ['controller.replicas=0'], "at '/controller/replicas': minimum: got 0, want 1"],
     ['an unknown component', ['controller.components={worker,sweeper}'], "at '/controller/components/1'"],
     ['a relative host path', ['nodeAgent.hostPaths.sys=sys'], "at '/nodeAgent/hostPaths/sys': 'sys' does not match pattern"],
@@ -155,11 +167,11 @@ describe('values schema', () => {
     ['a device plugin selector with spaces', ['nodeAgent.devicePlugin.labelSelector=app in (sriovdp)'], "at '/nodeAgent/devicePlugin/labelSelector'"],
     ['an IRSA annotation that is not a role ARN', ['controller.iamRoleArn=my-role'], "at '/controller/iamRoleArn': 'my-role' does not match pattern"],
   ])('rejects %s, naming the field (helm lint and helm template)', async (_what, set, message) => {
-    const lint = await helm(['lint', CHART_DIR, ...set.flatMap((s) => ['--set', s])]);
+    const lint = await helm(['lint', CHART_DIR, '-f', clusterNameValues(), ...set.flatMap((s) => ['--set', s])]);
     expect(lint.code).not.toBe(0);
     expect(lint.stdout).toContain("values don't meet the specifications of the schema(s)");
     expect(lint.stdout).toContain(message);
-    const template = await helm(['template', 'rel', offline, ...set.flatMap((s) => ['--set', s])]);
+    const template = await helm(['template', 'rel', offline, '-f', clusterNameValues(), ...set.flatMap((s) => ['--set', s])]);
     expect(template.code).not.toBe(0);
     expect(template.stderr).toContain(message);
   }, T);
@@ -177,10 +189,36 @@ describe('values schema', () => {
       'temporalConnection.address: "temporal-frontend.temporal.svc:7233" is not a service of the Temporal installed by this chart',
     ],
   ])('helm template refuses %s with a message naming the field', async (_what, set, message) => {
-    const r = await helm(['template', 'rel', offline, ...set.flatMap((s) => ['--set', s])]);
+    const r = await helm(['template', 'rel', offline, '-f', clusterNameValues(), ...set.flatMap((s) => ['--set', s])]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(message);
   }, T);
+
+  it('refuses to render without clusterName, naming it (helm lint, helm template, install; and the templates themselves when the schema is skipped)', async () => {
+    const lint = await helm(['lint', CHART_DIR]);
+    expect(lint.code).not.toBe(0);
+    expect(lint.stdout).toContain("at '': missing property 'clusterName'");
+    const template = await helm(['template', 'rel', offline]);
+    expect(template.code).not.toBe(0);
+    expect(template.stdout).toBe('');
+    expect(template.stderr).toContain("at '': missing property 'clusterName'");
+    const install = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig]);
+    expect(install.code).not.toBe(0);
+    expect(install.stderr).toContain("at '': missing property 'clusterName'");
+    // The examples each name their cluster; without them nothing does.
+    for (const f of EXAMPLES) expect(loadYaml<{ clusterName?: string }>(fs.readFileSync(path.join(EXAMPLES_DIR, f), 'utf8')).clusterName).toMatch(CLUSTER_NAME_PATTERN);
+    const skipped = await helm(['template', 'rel', offline, '--skip-schema-validation']);
+    expect(skipped.code).not.toBe(0);
+    expect(skipped.stderr).toContain('clusterName: required, no default: set the name of this cluster (--set clusterName=<name>');
+    const skippedDefault = await helm(['template', 'rel', offline, '--skip-schema-validation', '--set', 'clusterName=default']);
+    expect(skippedDefault.code).not.toBe(0);
+    expect(skippedDefault.stderr).toContain('clusterName: "default" is refused: give each cluster sharing an AWS account its own name');
+  }, T);
+
+  it("clusterName's pattern is the controller's CLUSTER_NAME pattern (workers/cluster-name.ts)", () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(CHART_DIR, 'values.schema.json'), 'utf8')) as { properties: { clusterName: { pattern: string } } };
+    expect(schema.properties.clusterName.pattern).toBe(CLUSTER_NAME_PATTERN.source);
+  });
 
   it('accepts what those refusals point to', async () => {
     await render(offline, { set: ['controller.leaderElection.enabled=false', 'controller.replicas=1'] });
@@ -248,6 +286,8 @@ describe('helm template of the offline copy', () => {
         'RoleBinding/rel-multi-eni-controller-controller-lease',
         'Role/rel-multi-eni-controller-node-agent',
         'RoleBinding/rel-multi-eni-controller-node-agent',
+        'ValidatingAdmissionPolicy/rel-multi-eni-controller-node-agent-pod-delete',
+        'ValidatingAdmissionPolicyBinding/rel-multi-eni-controller-node-agent-pod-delete',
         'Deployment/rel-multi-eni-controller-controller',
         'DaemonSet/rel-multi-eni-controller-node-agent',
         'Service/rel-multi-eni-controller-controller-metrics',
@@ -308,6 +348,12 @@ describe('helm template of the offline copy', () => {
     expect(result.output).toContain('invalid configuration');
     expect(result.output).toContain('EC2_RATE_LIMIT');
     expect(result.output).toContain('COMPONENTS');
+    // CLUSTER_NAME has no default: without it the controller refuses to start, naming the variable.
+    const { CLUSTER_NAME, ...withoutClusterName } = envOf(find(objects, 'Deployment'));
+    expect(CLUSTER_NAME).toBe(TEST_CLUSTER_NAME);
+    const unnamed = await startControllerWith(withoutClusterName);
+    expect(unnamed.configAccepted).toBe(false);
+    expect(unnamed.output).toContain('invalid configuration:\n  CLUSTER_NAME: required: the name of this cluster');
   }, T);
 
   it('the controller Deployment: one process for watcher + worker, leader election, probes and metrics', async () => {
@@ -329,7 +375,7 @@ describe('helm template of the offline copy', () => {
       MAX_CONCURRENT_ACTIVITIES: '1000',
       MAX_CACHED_WORKFLOWS: '150',
       AWS_REGION: 'us-east-1',
-      CLUSTER_NAME: 'default',
+      CLUSTER_NAME: TEST_CLUSTER_NAME,
       AWS_EC2_METADATA_V1_DISABLED: 'true',
     });
     expect(env.EC2_RATE_LIMIT).toBeUndefined();
@@ -407,20 +453,54 @@ describe('helm template of the offline copy', () => {
     expect(single.objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
   }, T);
 
+  it("the node agent's pod-delete admission policy: on by default, bound to the agent's ServiceAccount, the device plugin selector as CEL; off by a switch", async () => {
+    const { objects } = await render(offline, { set: ['nodeAgent.devicePlugin.namespace=sriov', 'nodeAgent.devicePlugin.labelSelector=app=sriovdp\\,!legacy\\,tier!=canary\\,x'] });
+    type Policy = {
+      spec: {
+        failurePolicy: string;
+        matchConstraints: { resourceRules: unknown[] };
+        matchConditions: { expression: string }[];
+        validations: { expression: string; reason: string }[];
+      };
+    };
+    const policy = find(objects, 'ValidatingAdmissionPolicy') as unknown as Policy & K8sObject;
+    expect(policy.metadata.name).toBe('rel-multi-eni-controller-node-agent-pod-delete');
+    expect(policy.spec.failurePolicy).toBe('Fail');
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['pods'] }]);
+    expect(policy.spec.matchConditions.map((c) => c.expression)).toEqual(["request.userInfo.username == 'system:serviceaccount:multi-eni:rel-multi-eni-controller-node-agent'"]);
+    expect(policy.spec.validations.map((v) => v.reason)).toEqual(['Forbidden', 'Forbidden', 'Forbidden']);
+    expect(policy.spec.validations[2]!.expression).toBe(
+      "request.namespace == 'sriov' && ('app' in variables.labels && variables.labels['app'] == 'sriovdp') && !('legacy' in variables.labels) && (!('tier' in variables.labels) || variables.labels['tier'] != 'canary') && ('x' in variables.labels)",
+    );
+    const binding = find(objects, 'ValidatingAdmissionPolicyBinding') as unknown as { spec: { policyName: string; validationActions: string[] } };
+    expect(binding.spec).toEqual({ policyName: 'rel-multi-eni-controller-node-agent-pod-delete', validationActions: ['Deny'] });
+    // The apiserver compiles every CEL expression on create: a server-side dry run proves they compile.
+    const dry = await kubectl(state.kube.kubeconfig, ['apply', '--dry-run=server', '-f', '-'], { input: manifestsYaml(objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))) });
+    expect(dry.stderr).toBe('');
+    expect(dry.stdout.trim().split('\n')).toHaveLength(2);
+    // Off (clusters before 1.30): neither object; the agent keeps its plain Role.
+    const off = await render(offline, { set: ['nodeAgent.devicePlugin.admissionPolicy.enabled=false'] });
+    expect(off.objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+    expect(find(off.objects, 'Role', '-node-agent')).toBeDefined();
+    // No node agent, no policy for it.
+    const noAgent = await render(offline, { set: ['nodeAgent.enabled=false'] });
+    expect(noAgent.objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+  }, T);
+
   it('NOTES.txt tells how to open the Temporal Web UI and check NodeENIs', async () => {
     const dep = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', path.join(EXAMPLES_DIR, 'temporal-dependency.yaml')]);
     expect(dep.code).toBe(0);
     const notes = dep.stdout.slice(dep.stdout.indexOf('NOTES:'));
     expect(notes).toContain('kubectl get nodeenis -o wide');
     expect(notes).toContain('kubectl -n multi-eni port-forward svc/rel-temporal-web 8080:8080');
-    expect(notes).not.toContain('clusterName is still "default"');
     const cloud = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', path.join(EXAMPLES_DIR, 'temporal-cloud-api-key.yaml')]);
     expect(cloud.code).toBe(0);
     expect(cloud.stdout).toContain('https://cloud.temporal.io/namespaces/multi-eni.a1b2c/workflows');
     expect(cloud.stdout).toContain('tcld namespace search-attributes add --namespace multi-eni.a1b2c');
-    const plain = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig]);
+    const plain = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', clusterNameValues()]);
+    expect(plain.code).toBe(0);
     expect(plain.stdout).toContain('kubectl -n temporal port-forward svc/temporal-web 8080:8080');
-    expect(plain.stdout).toContain('clusterName is still "default"');
+    expect(plain.stdout).toContain(`Cluster:   ${TEST_CLUSTER_NAME} (tag multi-eni.networking.k8s.aws/cluster on every ENI this controller manages)`);
   }, T);
 });
 

@@ -1,5 +1,11 @@
 // deploy/iam-policy.json against the code it must allow: exactly the EC2 actions the activities call, tag
-// conditions that match the tags the controller writes, and adoption of the Go controller's ENIs.
+// conditions that match the tags the controller writes, attach/detach only to this cluster's instances, and adoption
+// of the Go controller's ENIs only in the cluster's VPC. The condition keys and the resource types they apply to are
+// from the Service Authorization Reference for Amazon EC2,
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html (AttachNetworkInterface and
+// DetachNetworkInterface: `instance*` with `aws:ResourceTag/${TagKey}`; resource type `network-interface` and
+// `security-group`: `ec2:Vpc`), and https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/control-access-with-tags.html;
+// deploy/README.md lists them per statement.
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../dev/stack/paths.js';
@@ -19,6 +25,11 @@ const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
 const statements = policy.Statement;
 const CLUSTER = '${CLUSTER_NAME}';
 const ENI_ARN = 'arn:aws:ec2:${AWS_REGION}:${AWS_ACCOUNT_ID}:network-interface/*';
+const INSTANCE_ARN = 'arn:aws:ec2:${AWS_REGION}:${AWS_ACCOUNT_ID}:instance/*';
+const SG_ARN = 'arn:aws:ec2:${AWS_REGION}:${AWS_ACCOUNT_ID}:security-group/*';
+const VPC_ARN = 'arn:aws:ec2:${AWS_REGION}:${AWS_ACCOUNT_ID}:vpc/${VPC_ID}';
+/** The cluster tag Kubernetes' AWS integrations put on a cluster's instances (value `owned` or `shared`). */
+const INSTANCE_CLUSTER_TAG = 'kubernetes.io/cluster/${CLUSTER_NAME}';
 
 /** EC2 commands the controller sends (activities and workers, tests excluded). */
 function ec2ActionsInCode(): string[] {
@@ -58,7 +69,7 @@ it('creates ENIs only with this cluster tag and only the tag keys the controller
   // Subnets and security groups of the cluster's VPC only.
   const inVpc = statements.find((s) => list(s.Action).includes('ec2:CreateNetworkInterface') && s !== create)!;
   expect(list(inVpc.Resource).map((r) => r.split(':').pop()!.split('/')[0])).toEqual(['subnet', 'security-group']);
-  expect(inVpc.Condition).toEqual({ ArnEquals: { 'ec2:Vpc': 'arn:aws:ec2:${AWS_REGION}:${AWS_ACCOUNT_ID}:vpc/${VPC_ID}' } });
+  expect(inVpc.Condition).toEqual({ ArnEquals: { 'ec2:Vpc': VPC_ARN } });
 });
 
 it('tags: at creation, ENIs of this cluster, and the Go controller ENIs it adopts; nothing else', () => {
@@ -71,10 +82,16 @@ it('tags: at creation, ENIs of this cluster, and the Go controller ENIs it adopt
   for (const s of [own, adopt]) expect([...(s.Condition!['ForAllValues:StringEquals']!['aws:TagKeys'] as string[])].sort()).toEqual(keys);
   expect(own.Condition!.StringEquals).toEqual({ [`ec2:ResourceTag/${TAG_CLUSTER}`]: CLUSTER });
   expect(own.Condition!.StringEqualsIfExists).toEqual({ [`aws:RequestTag/${TAG_CLUSTER}`]: CLUSTER });
-  // Adoption: an ENI with no cluster tag yet, that the Go controller made (NodeENI tag, its managed-by tag),
-  // may be given this cluster's tag, and only this cluster's.
+  // Adoption: an ENI with no cluster tag yet, that the Go controller made (NodeENI tag, its managed-by tag), in the
+  // cluster's VPC (the Go controller of another cluster in the account leaves its ENIs alone), may be given this
+  // cluster's tag, and only this cluster's.
+  expect(Object.keys(adopt.Condition!).sort()).toEqual(['ArnEquals', 'ForAllValues:StringEquals', 'Null', 'StringEquals']);
   expect(adopt.Condition!.Null).toEqual({ [`ec2:ResourceTag/${TAG_CLUSTER}`]: 'true', [`ec2:ResourceTag/${TAG_NODEENI}`]: 'false' });
   expect(adopt.Condition!.StringEquals).toEqual({ [`ec2:ResourceTag/${TAG_GO_MANAGED_BY}`]: 'nodeeni-controller', [`aws:RequestTag/${TAG_CLUSTER}`]: CLUSTER });
+  expect(adopt.Condition!.ArnEquals).toEqual({ 'ec2:Vpc': VPC_ARN });
+  // The other two tagging statements need no VPC: at creation (the create statements check the VPC) and on ENIs
+  // already carrying this cluster's tag.
+  for (const s of [onCreate, own]) expect(s.Condition!.ArnEquals).toBeUndefined();
   // What adoption writes on such an ENI always includes the cluster tag, so the request carries it.
   expect(Object.keys(identityTags(sample))).toContain(TAG_CLUSTER);
 });
@@ -87,8 +104,33 @@ it('attaches, detaches, modifies and deletes only ENIs carrying this cluster tag
   // Every other statement naming network interfaces is one of the tagging statements above or create.
   const onEnis = statements.filter((s) => list(s.Resource).includes(ENI_ARN)).map((s) => s.Sid);
   expect(onEnis.sort()).toEqual(['AdoptGoControllerEnis', 'CreateEniWithClusterTag', 'ManageOwnEnis', 'RetagOwnEnis', 'TagEniOnCreate']);
-  // Instances and security groups are the other resources those calls touch; they carry no ENI-level power.
-  const others = statements.find((s) => s.Sid === 'InstancesAndGroupsOfOwnEnis')!;
-  expect(list(others.Resource).map((r) => r.split(':').pop()!.split('/')[0])).toEqual(['instance', 'security-group']);
-  expect(list(others.Action).every((a) => list(own.Action).includes(a))).toBe(true);
+});
+
+it("attaches and detaches only on instances carrying this cluster's kubernetes.io/cluster/<name> tag (owned or shared)", () => {
+  const instances = statements.find((s) => s.Sid === 'AttachOnlyToClusterInstances')!;
+  expect(list(instances.Action).sort()).toEqual(['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute']);
+  expect(instances.Resource).toBe(INSTANCE_ARN);
+  expect(instances.Condition).toEqual({ StringEquals: { [`aws:ResourceTag/${INSTANCE_CLUSTER_TAG}`]: ['owned', 'shared'] } });
+  // No other statement grants anything on instances: an instance without the tag cannot get or lose an ENI.
+  const onInstances = statements.filter((s) => list(s.Resource).some((r) => r.includes(':instance/') || r === '*'));
+  expect(onInstances.map((s) => s.Sid).sort()).toEqual(['AttachOnlyToClusterInstances', 'DescribeNetwork']);
+  // Attach and detach authorize both the ENI (ManageOwnEnis) and the instance; each is conditioned.
+  for (const action of ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface']) {
+    const granting = statements.filter((s) => list(s.Action).includes(action));
+    expect(granting.map((s) => s.Sid).sort()).toEqual(['AttachOnlyToClusterInstances', 'ManageOwnEnis']);
+    expect(granting.every((s) => s.Condition && Object.keys(s.Condition).length > 0)).toBe(true);
+  }
+  // A security-group change (ModifyNetworkInterfaceAttribute with Groups) only to groups of the cluster's VPC.
+  const groups = statements.find((s) => s.Sid === 'SecurityGroupsInClusterVpc')!;
+  expect(groups.Action).toBe('ec2:ModifyNetworkInterfaceAttribute');
+  expect(groups.Resource).toBe(SG_ARN);
+  expect(groups.Condition).toEqual({ ArnEquals: { 'ec2:Vpc': VPC_ARN } });
+  // Every statement is conditioned except the Describe calls (EC2 allows none there).
+  expect(statements.filter((s) => !s.Condition).map((s) => s.Sid)).toEqual(['DescribeNetwork']);
+});
+
+it('uses only the placeholders the README fills with envsubst', () => {
+  const text = fs.readFileSync(path.join(REPO_ROOT, 'deploy', 'iam-policy.json'), 'utf8');
+  expect([...new Set([...text.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]))].sort()).toEqual(['AWS_ACCOUNT_ID', 'AWS_REGION', 'CLUSTER_NAME', 'VPC_ID']);
+  expect(fs.readFileSync(path.join(REPO_ROOT, 'helm', 'multi-eni-controller', 'README.md'), 'utf8')).toContain('export AWS_ACCOUNT_ID=111122223333 AWS_REGION=us-east-1 VPC_ID=vpc-0abc1234 CLUSTER_NAME=');
 });

@@ -102,10 +102,30 @@ export function manifestsYaml(objects: K8sObject[]): string {
   return objects.map((o) => dumpYaml(o)).join('---\n');
 }
 
-/** `helm template` of a chart directory; throws with helm's stderr when it fails. */
-export async function render(chartDir: string, opts: { release?: string; namespace?: string; valuesFiles?: string[]; set?: string[]; includeCrds?: boolean } = {}): Promise<{ yaml: string; objects: K8sObject[] }> {
+/** The cluster name the tests install with (the chart has no default: every cluster names itself). */
+export const TEST_CLUSTER_NAME = 'helm-test-cluster';
+
+/**
+ * A values file holding only `clusterName: helm-test-cluster`, which `render` passes first (so a later values file,
+ * e.g. an example with its own clusterName, or a --set overrides it). Also for `helm lint` calls: `-f` it.
+ */
+export function clusterNameValues(): string {
+  const file = path.join(helmHome(), 'cluster-name-values.yaml');
+  fs.writeFileSync(file, `clusterName: ${TEST_CLUSTER_NAME}\n`);
+  return file;
+}
+
+/**
+ * `helm template` of a chart directory; throws with helm's stderr when it fails. The required clusterName comes
+ * from clusterNameValues() unless `noClusterName` is set.
+ */
+export async function render(
+  chartDir: string,
+  opts: { release?: string; namespace?: string; valuesFiles?: string[]; set?: string[]; includeCrds?: boolean; noClusterName?: boolean } = {},
+): Promise<{ yaml: string; objects: K8sObject[] }> {
   const args = ['template', opts.release ?? 'rel', chartDir, '--namespace', opts.namespace ?? 'multi-eni'];
   if (opts.includeCrds) args.push('--include-crds');
+  if (!opts.noClusterName) args.push('-f', clusterNameValues());
   for (const f of opts.valuesFiles ?? []) args.push('-f', f);
   for (const s of opts.set ?? []) args.push('--set', s);
   const r = await helm(args);

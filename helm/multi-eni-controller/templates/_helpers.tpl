@@ -176,8 +176,14 @@ Temporal connection environment: (list $ "controller") or (list $ "node-agent").
 {{- end }}
 {{- end -}}
 
-{{/* Checks that JSON schema cannot express. */}}
+{{/* Checks that JSON schema cannot express (and clusterName again, for `--skip-schema-validation`). */}}
 {{- define "mec.validate" -}}
+{{- if not .Values.clusterName -}}
+{{- fail "clusterName: required, no default: set the name of this cluster (--set clusterName=<name>, e.g. the EKS cluster name); it is the ENIs' multi-eni.networking.k8s.aws/cluster tag and the IAM policy's CLUSTER_NAME" -}}
+{{- end -}}
+{{- if eq (toString .Values.clusterName) "default" -}}
+{{- fail "clusterName: \"default\" is refused: give each cluster sharing an AWS account its own name (--set clusterName=<name>)" -}}
+{{- end -}}
 {{- $ctl := .Values.controller -}}
 {{- if and (gt (int $ctl.replicas) 1) (has "watcher" $ctl.components) (not $ctl.leaderElection.enabled) -}}
 {{- fail (printf "controller.leaderElection.enabled: must be true when controller.replicas is %d and the replicas run the watcher (two watchers would race on finalizers and signals)" (int $ctl.replicas)) -}}
