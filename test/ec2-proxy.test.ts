@@ -264,7 +264,6 @@ describe('EC2 semantics moto lacks', () => {
     await control('PUT', '/semantics', { attachingMs: 0 });
     const instance = await newInstance();
     const eni = await createEni();
-    const before = await control<BucketsView>('GET', '/buckets');
     await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instance, DeviceIndex: 1 }));
     const err = await failure(ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni })));
     expect(err.name).toBe('InvalidNetworkInterface.InUse');
