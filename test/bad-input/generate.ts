@@ -242,6 +242,13 @@ export function degradedCases(seed: SeedRefs, nodeGroup: string): BadCase[] {
   if (!subnetA || !subnetA2 || !inB || !sg || !sg2) throw new Error('the stack seed needs two subnets in us-east-1a, one elsewhere and two security groups');
   const sel = { ng: nodeGroup };
   const drafts: Omit<BadCase, 'id' | 'outcome'>[] = [
+    // Created and attached, then refused by the node agent: the PCI address is not the device of the ENI's MAC.
+    {
+      field: 'spec.dpdkPCIAddress',
+      base: DPDK,
+      mutation: 'a PCI address that is not the ENI\'s device',
+      spec: { nodeSelector: sel, subnetID: subnetA.id, securityGroupIDs: [sg.id], enableDPDK: true, dpdkDriver: 'vfio-pci', dpdkPCIAddress: '0000:00:1f.0', dpdkResourceName: 'intel.com/bad_input' },
+    },
     // The seeds' own IDs, as users have them: real in their author's account, unknown here.
     { field: 'spec.subnetID', base: IDS, mutation: "the seed's illustrative subnet ID", spec: { nodeSelector: sel, subnetID: SUBNET, securityGroupIDs: [sg.id] } },
     { field: 'spec.subnetID', base: IDS, mutation: 'a well-formed subnet ID that does not exist', spec: { nodeSelector: sel, subnetID: 'subnet-0a1b2c3d4e5f6g7h8', securityGroupIDs: [sg.id] } },
