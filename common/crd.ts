@@ -28,6 +28,9 @@ export function nodeENICrd(): Json {
   const props = spec.properties as Record<string, Json>;
   // Sets: the apiserver refuses a repeated entry with `Duplicate value`, naming its index.
   for (const f of SET_FIELDS) props[f]!['x-kubernetes-list-type'] = 'set';
+  // A label written without a value is null: kept (not pruned) so that a rule refuses it instead of the apiserver
+  // silently dropping it from the selector.
+  (props.nodeSelector!.additionalProperties as Json).nullable = true;
   spec['x-kubernetes-validations'] = SPEC_RULES.map((r) => ({ rule: r.rule, message: r.message, ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}) }));
   const status = openApi(NodeENIStatusSchema) as { properties: Record<string, Json> };
   // Several writers (one workflow per node) own entries of one list: a map keyed by node and subnet lets

@@ -20,7 +20,11 @@ export const DEVICE_INDEX_MAX = 127;
 // optional DNS-subdomain prefix of at most 253 characters and `/`, then a name of at most 63 characters that starts
 // and ends alphanumeric with `-`, `_`, `.` between; a value is empty or such a name. A selector that breaks them can
 // never match a Node, so it is refused rather than reported Ready with nothing selected.
-export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+// The prefix is a DNS-1123 subdomain: dot-separated labels that start and end alphanumeric (`a..b/`, `a.-b/` are not
+// label keys); its 253-character bound is checked apart (RE2 has no lookahead), in CEL and in isLabelKey alike. `[.]`,
+// not an escaped dot: the pattern is also a CEL string literal, where `\.` is not a valid escape.
+export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+export const LABEL_PREFIX_MAX = 253;
 export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 export const NODE_SELECTOR_MAX = 32;
 /** EC2 IDs are at most 24 characters today (`subnet-` + 17); the bound leaves room and keeps status writes small. */
@@ -35,6 +39,13 @@ export interface SpecRule {
 }
 
 const nonEmpty = (a: unknown[] | undefined) => a !== undefined && a.length > 0;
+
+const labelKeyRe = new RegExp(LABEL_KEY_PATTERN);
+/** A valid label key, as apimachinery's IsQualifiedName (the length checked first: no regex runs on a huge key). */
+export function isLabelKey(k: string): boolean {
+  const slash = k.indexOf('/');
+  return k.length <= LABEL_PREFIX_MAX + 1 + 63 && (slash < 0 || slash <= LABEL_PREFIX_MAX) && labelKeyRe.test(k);
+}
 
 export const SPEC_RULES: SpecRule[] = [
   {
@@ -58,10 +69,20 @@ export const SPEC_RULES: SpecRule[] = [
     check: (s) => Object.keys(s.nodeSelector ?? {}).length > 0,
   },
   {
-    rule: `self.nodeSelector.all(k, k.matches('${LABEL_KEY_PATTERN}'))`,
-    message: 'nodeSelector keys must be valid label keys: an optional DNS-subdomain prefix and /, then at most 63 characters [A-Za-z0-9-_.] starting and ending alphanumeric',
+    // The CRD keeps null values (nullable) so that this rule sees them: dropped, `{ng: null, zone: a}` would be stored
+    // as `{zone: a}` and put ENIs on every node of the zone.
+    rule: 'self.nodeSelector.all(k, type(self.nodeSelector[k]) != null_type)',
+    message:
+      "nodeSelector has a label without a value (`ng:` or `ng: null`): it would be dropped and the selector would match nodes it was meant to exclude; give it a value ('' is one)",
     fieldPath: '.nodeSelector',
-    check: (s) => Object.keys(s.nodeSelector ?? {}).every((k) => new RegExp(LABEL_KEY_PATTERN).test(k)),
+    check: (s) => Object.values(s.nodeSelector ?? {}).every((v) => v !== null),
+  },
+  {
+    rule: `self.nodeSelector.all(k, k.matches('${LABEL_KEY_PATTERN}') && (!k.contains('/') || k.indexOf('/') <= ${LABEL_PREFIX_MAX}))`,
+    message:
+      'nodeSelector keys must be valid label keys: an optional DNS-subdomain prefix (at most 253 characters, dot-separated lowercase alphanumeric words with inner -) and /, then at most 63 characters [A-Za-z0-9-_.] starting and ending alphanumeric',
+    fieldPath: '.nodeSelector',
+    check: (s) => Object.keys(s.nodeSelector ?? {}).every(isLabelKey),
   },
   {
     rule: '!has(self.mtu) || self.mtu == 0 || (self.mtu >= 576 && self.mtu <= 9001)',
@@ -95,8 +116,10 @@ const labelValue = z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN), 'mu
 /** The spec fields that are sets: duplicates are refused by the CRD and by parseSpec alike. */
 export const SET_FIELDS = ['subnetIDs', 'subnetNames', 'securityGroupIDs', 'securityGroupNames'] as const;
 
+// Strict: a field the schema does not know is refused, as `kubectl apply` (strict field validation) refuses it; the
+// apiserver prunes unknown fields from what it stores, so a stored NodeENI never carries one.
 export const NodeENISpecSchema = z
-  .object({
+  .strictObject({
     nodeSelector: z
       .record(z.string().max(317), labelValue)
       .refine((m) => Object.keys(m).length <= NODE_SELECTOR_MAX, `at most ${NODE_SELECTOR_MAX} labels`)
@@ -216,9 +239,11 @@ export function parseSpec(raw: unknown): SpecResult {
   const r = NodeENISpecSchema.safeParse(raw);
   if (r.success) return { ok: true, spec: r.data };
   const error = r.error.issues
-    .map((i) => {
+    .flatMap((i) => {
       const path = i.path.length ? `spec.${i.path.map(String).join('.')}` : 'spec';
-      return `${path}: ${i.message}`;
+      // Named as the apiserver names them: `unknown field "spec.subnetId"`.
+      if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${path}.${k}: unknown field "${path}.${k}"`);
+      return [`${path}: ${i.message}`];
     })
     .join('; ');
   return { ok: false, error };

@@ -11,9 +11,9 @@ import { stack, uniq } from './support/env.js';
 const run = promisify(execFile);
 
 /** `kubectl apply --dry-run=server` of a YAML document: the apiserver's whole validation, nothing stored. */
-async function serverDryRun(yaml: string): Promise<{ ok: true } | { ok: false; error: string }> {
+async function serverDryRun(yaml: string, verb: string[] = ['apply']): Promise<{ ok: true } | { ok: false; error: string }> {
   const s = stack();
-  const p = run(path.join(s.bin, 'kubectl'), ['apply', '--dry-run=server', '-f', '-'], { env: { ...process.env, KUBECONFIG: s.kube.kubeconfig }, maxBuffer: 8 << 20 });
+  const p = run(path.join(s.bin, 'kubectl'), [...verb, '--dry-run=server', '-f', '-'], { env: { ...process.env, KUBECONFIG: s.kube.kubeconfig }, maxBuffer: 8 << 20 });
   p.child.stdin!.end(yaml);
   try {
     await p;
@@ -37,6 +37,19 @@ describe('NodeENI CRD validation at the apiserver', () => {
     expect(!r.ok && r.error).toMatch(/spec\.nodeSelector: Invalid value: .*nodeSelector must name at least one label/);
   });
 
+  // Client-side `kubectl apply` strips null values before sending (null means "delete" there), so only these reach
+  // the apiserver with the null in place; the CRD keeps it (nullable) so that a rule refuses it.
+  it.each([
+    ['kubectl create', ['create']],
+    ['kubectl apply --server-side', ['apply', '--server-side']],
+  ])('refuses a label without a value next to a valid one (%s): dropped, the rest would match more nodes', async (_what, verb) => {
+    for (const selector of ['{ng: null, topology.kubernetes.io/zone: us-east-1a}', '{kubernetes.io/os: linux, ng: }']) {
+      const r = await serverDryRun(withSelector(selector), verb);
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.error).toMatch(/spec\.nodeSelector: Invalid value: .*nodeSelector has a label without a value/);
+    }
+  });
+
   it.each([
     ['a space in a value', "{ng: 'multi eni'}"],
     ['a selector expression as a value', "{ng: 'yes,zone!=a'}"],
@@ -53,6 +66,10 @@ describe('NodeENI CRD validation at the apiserver', () => {
     ['an emoji key', '{"\u{1F680}": a}'],
     ['a key name over 63 characters', `{example.com/${'k'.repeat(64)}: a}`],
     ['an empty key prefix', "{'/ng': a}"],
+    ['a prefix with an empty DNS label', "{'a..b/ng': a}"],
+    ['a prefix DNS label ending in -', "{'a-.b/ng': a}"],
+    ['a prefix DNS label starting with -', "{'a.-b/ng': a}"],
+    ['a prefix over 253 characters', `{${'p'.repeat(254)}/ng: a}`],
   ])('refuses %s', async (_what, selector) => {
     const r = await serverDryRun(withSelector(selector));
     expect(r.ok).toBe(false);
@@ -60,7 +77,12 @@ describe('NodeENI CRD validation at the apiserver', () => {
   });
 
   it('accepts the selectors users write: prefixed keys, empty values, the well-known labels', async () => {
-    for (const selector of ["{'node-role.kubernetes.io/worker': ''}", '{topology.kubernetes.io/zone: us-east-1a, ng: multi-eni}', '{kubernetes.io/os: linux}']) {
+    for (const selector of [
+      "{'node-role.kubernetes.io/worker': ''}",
+      '{topology.kubernetes.io/zone: us-east-1a, ng: multi-eni}',
+      '{kubernetes.io/os: linux}',
+      `{${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(61)}/${'n'.repeat(63)}: v}`,
+    ]) {
       expect(await serverDryRun(withSelector(selector))).toEqual({ ok: true });
     }
   });
@@ -101,6 +123,11 @@ describe('NodeENI CRD validation at the apiserver', () => {
     expect(err({ ...base, nodeSelector: {} })).toMatch(/^spec\.nodeSelector: nodeSelector must name at least one label/);
     expect(err({ ...base, nodeSelector: { ng: 'yes,zone!=a' } })).toMatch(/spec\.nodeSelector\.ng: must be a valid label value/);
     expect(err({ ...base, nodeSelector: { 'node group': 'a' } })).toMatch(/spec\.nodeSelector: nodeSelector keys must be valid label keys/);
+    expect(err({ ...base, nodeSelector: { [`${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(61)}/${'n'.repeat(63)}`]: 'v' } })).toBe('accepted');
+    expect(err({ ...base, nodeSelector: { [`${'p'.repeat(254)}/ng`]: 'v' } })).toMatch(/spec\.nodeSelector: nodeSelector keys must be valid label keys/);
+    expect(err({ ...base, nodeSelector: { 'a..b/ng': 'a' } })).toMatch(/spec\.nodeSelector: nodeSelector keys must be valid label keys/);
+    expect(err({ ...base, nodeSelector: { ng: null, zone: 'a' } })).toMatch(/spec\.nodeSelector\.ng: .*expected string, received null/);
+    expect(err({ ...base, nodeSelector: { ng: 'a' }, subnetId: 'subnet-2' })).toBe('spec.subnetId: unknown field "spec.subnetId"');
     expect(err({ ...base, nodeSelector: { ng: 'a' }, subnetID: `subnet-${'a'.repeat(200_000)}` })).toMatch(/spec\.subnetID: Too big|spec\.subnetID: .*64/);
     expect(err({ ...base, nodeSelector: { ng: 'a' }, securityGroupIDs: ['sg-1', 'sg-1'] })).toBe('spec.securityGroupIDs.1: Duplicate value: "sg-1"');
   });
