@@ -141,6 +141,35 @@ describe('inspectPair', () => {
     expect(filters).toEqual(expect.arrayContaining([{ Name: 'tag:Node', Values: ['node-a'] }, { Name: 'attachment.instance-id', Values: ['i-1'] }]));
   });
 
+  it('names the missing subnet ID exactly, and the field', async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeSubnets = () => ({ Subnets: [{ SubnetId: 'subnet-1', AvailabilityZone: 'us-east-1a', VpcId: 'vpc-1' }] });
+    ec2.handlers.DescribeSecurityGroups = () => ({ SecurityGroups: [{ GroupId: 'sg-1', VpcId: 'vpc-1' }] });
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
+    await expect(env.run(acts.inspectPair, { ...input, subnetIds: ['subnet-1', 'subnet-2'] })).rejects.toMatchObject({
+      type: 'InvalidSubnetID.NotFound',
+      message: "DescribeSubnets: InvalidSubnetID.NotFound: The subnet ID 'subnet-2' does not exist (spec.subnetID/subnetIDs)",
+    });
+  });
+
+  it.each([
+    ['a subnet of another AZ', { AvailabilityZone: 'us-east-1b', VpcId: 'vpc-1' }, 'sg-1', /subnet subnet-1 is in us-east-1b, the node's instance i-1 in us-east-1a: .* \(spec\.subnetID\/subnetIDs\)$/],
+    ['a subnet of another VPC', { AvailabilityZone: 'us-east-1a', VpcId: 'vpc-2' }, 'sg-1', /subnet subnet-1 is in vpc-2, not in vpc-1, .* \(spec\.subnetID\/subnetIDs\)$/],
+    ['a security group of another VPC', { AvailabilityZone: 'us-east-1a', VpcId: 'vpc-1' }, 'sg-2', /security group sg-2 is in vpc-2, not in vpc-1, .* \(spec\.securityGroupIDs\)$/],
+  ])('refuses %s before anything is created, naming the field', async (_what, subnet, sg, message) => {
+    const { ec2, acts, env } = setup();
+    const inAz = ec2.handlers.DescribeInstances!;
+    ec2.handlers.DescribeInstances = (i) => {
+      const r = inAz(i) as { Reservations: { Instances: Record<string, unknown>[] }[] };
+      for (const x of r.Reservations[0]!.Instances) x.Placement = { AvailabilityZone: 'us-east-1a' };
+      return r;
+    };
+    ec2.handlers.DescribeSubnets = () => ({ Subnets: [{ SubnetId: 'subnet-1', ...subnet }] });
+    ec2.handlers.DescribeSecurityGroups = () => ({ SecurityGroups: [{ GroupId: 'sg-1', VpcId: 'vpc-1' }, { GroupId: 'sg-2', VpcId: 'vpc-2' }] });
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
+    await expect(env.run(acts.inspectPair, { ...input, securityGroupIds: [sg] })).rejects.toMatchObject({ type: 'NetworkNotUsable', nonRetryable: true, message: expect.stringMatching(message) });
+  });
+
   it("fails for an instance without this cluster's tag: nothing is planned on it", async () => {
     const { ec2, acts, env } = setup();
     ec2.handlers.DescribeSubnets = () => ({ Subnets: [{ SubnetId: 'subnet-1' }] });

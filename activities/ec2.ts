@@ -151,13 +151,18 @@ export async function clientToken(key: string): Promise<string> {
   return `mneni-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
 }
 
+/** A resolved subnet and the spec field that named it (for the messages that blame it). */
+type FieldedSubnet = ResolvedSubnet & { field: string };
+const SUBNET_ID_FIELD = 'spec.subnetID/subnetIDs';
+const SUBNET_NAME_FIELD = 'spec.subnetName/subnetNames';
+
 export function createEc2Activities(deps: Ec2ActivityDeps) {
   const { ec2 } = deps;
   const ttl = deps.lookupTtlMs ?? 5 * 60_000;
   const poller = deps.poller ?? new TransitionPoller({ ec2, pollMs: deps.pollMs ?? 1000 });
   const heartbeatMs = deps.heartbeatMs ?? 5000;
   const now = deps.now ?? (() => new Date());
-  const subnetCache = new TtlCache<ResolvedSubnet[]>(ttl);
+  const subnetCache = new TtlCache<FieldedSubnet[]>(ttl);
   const sgCache = new TtlCache<string[]>(ttl);
   // An instance keeps its VPC; its type and tags change rarely (a stop/start, a retag), so they are read again
   // after a while. A type's interface limit never changes.
@@ -168,7 +173,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   const shared = {
     instances: new InFlight<InstanceFacts>(),
     typeLimits: new InFlight<number | undefined>(),
-    subnets: new InFlight<ResolvedSubnet[]>(),
+    subnets: new InFlight<FieldedSubnet[]>(),
     groups: new InFlight<string[]>(),
   };
   // The pairs converging at once ask for their node's ENIs (by tag) and their instance's (by attachment): one
@@ -193,7 +198,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       for (const inst of (r.Reservations ?? []).flatMap((x) => x.Instances ?? [])) {
         if (!inst.InstanceId) continue;
         const tags = Object.fromEntries((inst.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-        out.set(inst.InstanceId, { instanceId: inst.InstanceId, vpcId: inst.VpcId, instanceType: inst.InstanceType, tags });
+        out.set(inst.InstanceId, { instanceId: inst.InstanceId, vpcId: inst.VpcId, az: inst.Placement?.AvailabilityZone, instanceType: inst.InstanceType, tags });
       }
       return out;
     },
@@ -280,36 +285,37 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     }
   }
 
-  async function resolveSubnets(ids: string[], names: string[], vpcId?: string): Promise<ResolvedSubnet[]> {
+  async function resolveSubnets(ids: string[], names: string[], vpcId?: string): Promise<FieldedSubnet[]> {
     const key = JSON.stringify([ids, names, vpcId]);
     return subnetCache.get(key) ?? shared.subnets.run(key, () => loadSubnets(key, ids, names, vpcId));
   }
 
-  async function loadSubnets(key: string, ids: string[], names: string[], vpcId?: string): Promise<ResolvedSubnet[]> {
-    const byId: ResolvedSubnet[] = [];
+  async function loadSubnets(key: string, ids: string[], names: string[], vpcId?: string): Promise<FieldedSubnet[]> {
+    const byId: FieldedSubnet[] = [];
     if (ids.length) {
-      const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids })));
+      // A filter, not SubnetIds: EC2 then answers with what exists, and the missing ID is named exactly.
+      const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: ids }] })));
       for (const id of ids) {
         const s = r.Subnets?.find((x) => x.SubnetId === id);
-        if (!s) throw ApplicationFailure.nonRetryable(`DescribeSubnets: InvalidSubnetID.NotFound: The subnet ID '${id}' does not exist`, 'InvalidSubnetID.NotFound');
-        byId.push({ id, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId });
+        if (!s) throw ApplicationFailure.nonRetryable(`DescribeSubnets: InvalidSubnetID.NotFound: The subnet ID '${id}' does not exist (${SUBNET_ID_FIELD})`, 'InvalidSubnetID.NotFound');
+        byId.push({ id, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId, field: SUBNET_ID_FIELD });
       }
     }
-    const byName: ResolvedSubnet[] = [];
+    const byName: FieldedSubnet[] = [];
     if (names.length) {
       const r = await call('DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:Name', Values: names }, ...inVpc(vpcId)] })));
       for (const name of names) {
         const matches = (r.Subnets ?? []).filter((x) => x.Tags?.some((t) => t.Key === 'Name' && t.Value === name));
         // In the node's VPC a name must be unique; without a VPC (an old request) the first match wins, as in the Go controller.
-        if (vpcId && matches.length > 1) throw ambiguous('subnet name', name, vpcId, matches.map((m) => m.SubnetId!), 'spec.subnetName/subnetNames', 'spec.subnetIDs');
+        if (vpcId && matches.length > 1) throw ambiguous('subnet name', name, vpcId, matches.map((m) => m.SubnetId!), SUBNET_NAME_FIELD, 'spec.subnetIDs');
         const s = matches[0];
         if (!s) {
           throw ApplicationFailure.nonRetryable(
-            `DescribeSubnets: SubnetNotFound: no subnet${vpcId ? ` in ${vpcId} (the node's VPC)` : ''} has the Name tag '${name}' (spec.subnetName/subnetNames)`,
+            `DescribeSubnets: SubnetNotFound: no subnet${vpcId ? ` in ${vpcId} (the node's VPC)` : ''} has the Name tag '${name}' (${SUBNET_NAME_FIELD})`,
             'SubnetNotFound',
           );
         }
-        byName.push({ id: s.SubnetId!, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId });
+        byName.push({ id: s.SubnetId!, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId, field: SUBNET_NAME_FIELD });
       }
     }
     const seen = new Set<string>();
@@ -326,11 +332,17 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   async function loadSecurityGroups(key: string, ids: string[], names: string[], vpcId?: string): Promise<string[]> {
     const out = new Set<string>();
     if (ids.length) {
-      // Checked up front so a typo fails with EC2's message instead of surfacing at create time.
-      const r = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ids })));
+      // Checked up front so a typo fails naming the group and the field instead of surfacing at create time. A
+      // filter, not GroupIds: EC2 answers with what exists, and the missing ID is named exactly.
+      const r = await call('DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-id', Values: ids }] })));
       for (const id of ids) {
-        if (!r.SecurityGroups?.some((g) => g.GroupId === id)) {
-          throw ApplicationFailure.nonRetryable(`DescribeSecurityGroups: InvalidGroup.NotFound: The security group '${id}' does not exist`, 'InvalidGroup.NotFound');
+        const g = r.SecurityGroups?.find((x) => x.GroupId === id);
+        if (!g) {
+          throw ApplicationFailure.nonRetryable(`DescribeSecurityGroups: InvalidGroup.NotFound: The security group '${id}' does not exist (spec.securityGroupIDs)`, 'InvalidGroup.NotFound');
+        }
+        // EC2 puts an ENI only in groups of its subnet's VPC (CreateNetworkInterface: "belong to different networks").
+        if (vpcId && g.VpcId && g.VpcId !== vpcId) {
+          throw ApplicationFailure.nonRetryable(`security group ${id} is in ${g.VpcId}, not in ${vpcId}, the VPC of the node's instance (spec.securityGroupIDs)`, ERROR_TYPES.networkNotUsable);
         }
         out.add(id);
       }
@@ -362,13 +374,30 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   }
 
   async function resolveNetwork(refs: NetworkRefs): Promise<ResolvedNetwork> {
-    // Only names need the VPC: IDs are unique in the account (and EC2 itself refuses a group of another VPC).
-    const vpcId = refs.instanceId && (refs.subnetNames.length || refs.securityGroupNames.length) ? await vpcOfInstance(refs.instanceId) : undefined;
+    // Names resolve in the node's VPC; IDs are unique in the account but must be of that VPC (and the subnet of its
+    // AZ) too, or EC2 refuses the ENI later: both are checked here, naming the field, before anything is created.
+    const instance = refs.instanceId ? await instanceFacts(refs.instanceId) : undefined;
+    const vpcId = refs.instanceId ? await vpcOfInstance(refs.instanceId) : undefined;
     const [subnets, securityGroupIds] = await Promise.all([
       resolveSubnets(refs.subnetIds, refs.subnetNames, vpcId),
       resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames, vpcId),
     ]);
-    return { subnets, securityGroupIds };
+    if (instance) for (const s of subnets) checkSubnetFits(s, instance);
+    return { subnets: subnets.map(({ field: _field, ...s }) => s), securityGroupIds };
+  }
+
+  /** A subnet of another VPC or AZ than the node's instance can hold no ENI for it (EC2: InvalidParameterCombination). */
+  function checkSubnetFits(s: FieldedSubnet, instance: InstanceFacts): void {
+    const field = s.field;
+    if (s.vpcId && instance.vpcId && s.vpcId !== instance.vpcId) {
+      throw ApplicationFailure.nonRetryable(`subnet ${s.id} is in ${s.vpcId}, not in ${instance.vpcId}, the VPC of the node's instance ${instance.instanceId} (${field})`, ERROR_TYPES.networkNotUsable);
+    }
+    if (s.az && instance.az && s.az !== instance.az) {
+      throw ApplicationFailure.nonRetryable(
+        `subnet ${s.id} is in ${s.az}, the node's instance ${instance.instanceId} in ${instance.az}: EC2 attaches an ENI only to an instance of its subnet's availability zone (${field})`,
+        ERROR_TYPES.networkNotUsable,
+      );
+    }
   }
 
   async function describePair(input: { nodeENI: string; nodeName: string; instanceId: string }): Promise<PairEnis> {

@@ -8,6 +8,7 @@ export const clusterTagKey = (clusterName: string) => `kubernetes.io/cluster/${c
 export interface InstanceFacts {
   instanceId: string;
   vpcId?: string;
+  az?: string;
   instanceType?: string;
   tags: Record<string, string>;
   /** The instance type's MaximumNetworkInterfaces (DescribeInstanceTypes), when known. */

@@ -14,6 +14,8 @@ export const ERROR_TYPES = {
   noFreeDeviceIndex: 'NoFreeDeviceIndex',
   /** The node's instance does not carry this cluster's tag: the controller will not put an ENI on it. */
   instanceNotInCluster: 'InstanceNotInCluster',
+  /** A subnet or security group of another VPC, or a subnet of another AZ, than the node's instance. */
+  networkNotUsable: 'NetworkNotUsable',
 } as const;
 
 /** An attachment that holds the ENI on an instance: not on its way off. */

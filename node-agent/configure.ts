@@ -133,7 +133,7 @@ async function bindDpdk(
 async function dpdkWithoutLink(host: AgentHost, spec: ConfigureSpec, dpdk: DpdkSpec): Promise<ConfigureInterfaceResult | undefined> {
   const record = await host.state.get(spec.mac);
   if (record && dpdk.pciAddress && record.pciAddress !== dpdk.pciAddress) {
-    throw badInput('dpdk.pciAddress', `${dpdk.pciAddress} differs from ${record.pciAddress}, the device this agent bound for MAC ${spec.mac}`);
+    throw badInput('spec.dpdkPCIAddress', `${dpdk.pciAddress} differs from ${record.pciAddress}, the device this agent bound for MAC ${spec.mac}`);
   }
   const pci = record?.pciAddress ?? dpdk.pciAddress;
   if (!pci || !(await host.sysfs.pciDeviceExists(pci))) return undefined; // not hot-plugged yet: wait for it
@@ -214,7 +214,7 @@ export async function configureInterface(host: AgentHost, input: ConfigureInterf
     throw badInput('dpdk', `link ${link.name} with MAC ${spec.mac} has no PCI device (${host.sysfs.abs(`class/net/${link.name}/device`)}); only a PCI device can be bound to ${spec.dpdk.driver}`);
   }
   if (spec.dpdk.pciAddress && spec.dpdk.pciAddress !== pci) {
-    throw badInput('dpdk.pciAddress', `${spec.dpdk.pciAddress} is not the device of MAC ${spec.mac}: link ${link.name} is PCI device ${pci}`);
+    throw badInput('spec.dpdkPCIAddress', `${spec.dpdk.pciAddress} is not the device of MAC ${spec.mac}: link ${link.name} is PCI device ${pci}`);
   }
   return bindDpdk(host, spec, spec.dpdk, pci, link.name);
 }

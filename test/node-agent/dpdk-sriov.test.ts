@@ -275,7 +275,7 @@ describe('crash safety and failures', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ dpdk: { driver: 'mlx5_core' } }, /^dpdk\.driver: unknown DPDK driver "mlx5_core"/],
       [{ dpdk: { driver: 'vfio-pci', pciAddress: '0000:00:8.0' } }, /^dpdk\.pciAddress: "0000:00:8.0" is not a PCI address/],
-      [{ dpdk: { driver: 'vfio-pci', pciAddress: '0000:00:07.0' } }, /^dpdk\.pciAddress: 0000:00:07.0 is not the device of MAC 0e:20:00:00:00:08: link ens8 is PCI device 0000:00:08.0$/],
+      [{ dpdk: { driver: 'vfio-pci', pciAddress: '0000:00:07.0' } }, /^spec\.dpdkPCIAddress: 0000:00:07.0 is not the device of MAC 0e:20:00:00:00:08: link ens8 is PCI device 0000:00:08.0$/],
       [{ resourceName: 'intel.com/sriov-dpdk' }, /^resourceName: name "sriov-dpdk"/],
       [{ macAddress: '0e:20:00:00:00' }, /^macAddress: /],
     ];
