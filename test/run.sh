@@ -9,4 +9,10 @@ bash dev/stack/install.sh >/dev/null
 echo "== lint"
 npm run --silent lint
 echo "== tests"
-NODE_OPTIONS=--experimental-vm-modules exec npx jest --runInBand "$@"
+export NODE_OPTIONS=--experimental-vm-modules
+if [ $# -gt 0 ]; then exec npx jest --runInBand "$@"; fi
+# The workflow tests first, in a process of their own (see jest.config.mjs), then everything else; both always run.
+rc=0
+npx jest --runInBand --selectProjects workflow || rc=$?
+npx jest --runInBand --selectProjects unit integration || rc=$?
+exit $rc
