@@ -24,7 +24,7 @@ import { TAG_CLUSTER, TAG_NODE, TAG_NODEENI } from '../common/names.js';
 import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
 import { InFlight, TtlCache } from './ttl-cache.js';
 import { KeyBatcher, groupByKey } from './key-batcher.js';
-import { PerKeyQueue } from './per-key-queue.js';
+import { IndexReservations } from './index-reservations.js';
 import { freeDeviceIndex, noFreeSlotMessage, notInCluster, type InstanceFacts } from '../common/device-slots.js';
 import { DescribeFailed, TransitionPoller, type WaitOptions, type WaitProgress } from './transition-poller.js';
 
@@ -168,7 +168,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   // after a while. A type's interface limit never changes.
   const instanceCache = new TtlCache<InstanceFacts>(10 * 60_000);
   const typeLimitCache = new TtlCache<number | null>(24 * 3600_000);
-  const attachQueue = new PerKeyQueue();
+  const reservations = new IndexReservations();
 
   const shared = {
     instances: new InFlight<InstanceFacts>(),
@@ -462,42 +462,45 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     },
 
     /**
-     * Attaches at a device index. Idempotent: if the ENI is already attached to this instance (a retry after
-     * the first attempt succeeded), returns that attachment. A taken index fails non-retryably as
-     * DeviceIndexConflict so the workflow can choose the next free one.
-     */
-    /**
-     * Attaches at the index asked for, or the next free one above it. Only to an instance of this cluster; one
-     * attach per instance at a time in this process, each choosing from a fresh look at the instance, so pairs
-     * converging on one node do not race for its indexes. No slot left: NoFreeDeviceIndex (the ENI waits).
+     * Attaches at the index asked for, or the next free one above it, below the instance type's limit; only to an
+     * instance of this cluster. Indexes this process is attaching at are reserved, so pairs converging on one node
+     * at once take different ones without a refused call; an index someone else took is found by a fresh look and
+     * passed. No slot left: NoFreeDeviceIndex (the ENI waits for one). Idempotent: if the ENI is already attached to
+     * this instance (a retry after the first attempt succeeded), returns that attachment.
      */
     async attachEni(input: { eniId: string; instanceId: string; deviceIndex: number }): Promise<{ attachmentId: string; deviceIndex: number }> {
-      const facts = await clusterInstance(input.instanceId);
-      return attachQueue.run(input.instanceId, async () => {
-        // Asked after the previous attach on this instance returned, so the batch that answers it saw that one.
-        const onInstance = await byInstance.get(input.instanceId);
-        const mine = onInstance.find((e) => e.eniId === input.eniId);
-        // A retry after the attach went through (the answer was lost): the attachment it made.
-        if (mine?.attachment && isLiveAttachment(mine.attachment)) return { attachmentId: mine.attachment.attachmentId, deviceIndex: mine.attachment.deviceIndex ?? input.deviceIndex };
-        const used = onInstance.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
-        const index = freeDeviceIndex(input.deviceIndex, used, facts.maxInterfaces);
-        if (index === undefined) throw ApplicationFailure.nonRetryable(noFreeSlotMessage(facts, used, input.deviceIndex), ERROR_TYPES.noFreeDeviceIndex);
+      const { eniId, instanceId } = input;
+      const facts = await clusterInstance(instanceId);
+      let taken = reservations.heldByOthers(instanceId, eniId);
+      for (let conflicts = 0; ; conflicts++) {
+        const index = freeDeviceIndex(input.deviceIndex, taken, facts.maxInterfaces);
+        if (index === undefined) throw ApplicationFailure.nonRetryable(noFreeSlotMessage(facts, taken, input.deviceIndex), ERROR_TYPES.noFreeDeviceIndex);
+        reservations.reserve(instanceId, eniId, index);
+        let answer;
         try {
-          const r = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: input.eniId, InstanceId: input.instanceId, DeviceIndex: index }));
-          return { attachmentId: r.AttachmentId!, deviceIndex: index };
+          answer = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: index }));
         } catch (err) {
           const c = classifyEc2Error(err);
           if (c.code === 'InvalidParameterValue' || c.code === 'InvalidNetworkInterface.InUse' || c.code === ERROR_TYPES.deviceIndexConflict) {
-            const eni = await describeEni(input.eniId);
-            if (eni?.attachment?.instanceId === input.instanceId && isLiveAttachment(eni.attachment)) {
+            const eni = await describeEni(eniId);
+            if (eni?.attachment?.instanceId === instanceId && isLiveAttachment(eni.attachment)) {
               return { attachmentId: eni.attachment.attachmentId, deviceIndex: eni.attachment.deviceIndex ?? index };
             }
           }
           // EC2's own count of the instance's interfaces: the ENI waits for a slot like any other.
           if (c.code === 'AttachmentLimitExceeded') throw ApplicationFailure.nonRetryable(`AttachNetworkInterface: ${c.code}: ${c.message}`, ERROR_TYPES.noFreeDeviceIndex);
-          throw ec2Failure('AttachNetworkInterface', err);
+          if (c.code !== ERROR_TYPES.deviceIndexConflict || conflicts >= 2) throw ec2Failure('AttachNetworkInterface', err);
+          // Taken by an attach this process did not make: look at the instance and move past what it holds.
+          const onInstance = await describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [instanceId] }]);
+          const used = onInstance.filter((e) => isLiveAttachment(e.attachment)).map((e) => e.attachment?.deviceIndex);
+          taken = [...new Set([...reservations.heldByOthers(instanceId, eniId), ...used.filter((i): i is number => i !== undefined), index])];
+          continue;
+        } finally {
+          // Held only while the call is in flight: once EC2 answered, the instance's own view tells.
+          reservations.release(instanceId, eniId, index);
         }
-      });
+        return { attachmentId: answer.AttachmentId!, deviceIndex: index };
+      }
     },
 
     /**

@@ -79,7 +79,7 @@ describe('EC2 faults and real EC2 semantics', () => {
     for (const name of ['control-plane-eni', 'jumbo-frames-eni']) await c.waitGone(name);
   }, 240000);
 
-  it('a device index taken after the pass planned it: the attach takes the next free one, without a refused call', async () => {
+  it('a device index taken after the pass planned it: the attach moves to the next free one', async () => {
     const s = stack();
     const node = c.node(0);
     await c.setNodeLabels(c.node(1).name, { ng: null });
@@ -94,8 +94,11 @@ describe('EC2 faults and real EC2 semantics', () => {
     const ready = await c.waitReady('jumbo-frames-eni', 1);
     expect(ready.status!.attachments![0]).toMatchObject({ nodeID: node.name, deviceIndex: 3, interfaceName: 'eth3' });
     const attaches = (await proxy.calls()).recent.filter((r) => r.action === 'AttachNetworkInterface');
-    // The attach looks at the instance first (one attach per instance at a time in the worker), so it never asks for a taken index.
-    expect(attaches.map((r) => [r.params.DeviceIndex, r.outcome])).toEqual([['3', 'ok']]);
+    // Taken by an attach this controller did not make: refused once, then the next free index after a fresh look.
+    expect(attaches.map((r) => [r.params.DeviceIndex, r.outcome])).toEqual([
+      ['2', 'InvalidParameterValue'],
+      ['3', 'ok'],
+    ]);
     await c.delete('jumbo-frames-eni');
     await c.waitGone('jumbo-frames-eni');
     await c.setNodeLabels(c.node(1).name, { ng: c.nodeGroup });
