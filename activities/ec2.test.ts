@@ -221,12 +221,13 @@ describe('attachEni', () => {
       await settle();
       return { AttachmentId: `attach-${String(i.DeviceIndex)}` };
     };
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: onInstance([0]) });
     // An m5.large takes 3 network interfaces: the primary, then indexes 1 and 2.
     const r = await Promise.allSettled(['eni-a', 'eni-b', 'eni-c'].map((eniId) => env.run(acts.attachEni, { eniId, instanceId: 'i-1', deviceIndex: 1 })));
     expect(r.slice(0, 2).map((x) => (x.status === 'fulfilled' ? (x.value as { deviceIndex: number }).deviceIndex : x.reason))).toEqual([1, 2]);
     expect(r[2]).toMatchObject({
       status: 'rejected',
-      reason: { type: 'NoFreeDeviceIndex', nonRetryable: true, message: 'no free device index at or above 1 on i-1 (m5.large takes 3 network interfaces); in use: 1, 2' },
+      reason: { type: 'NoFreeDeviceIndex', nonRetryable: true, message: 'no free device index at or above 1 on i-1 (m5.large takes 3 network interfaces); in use: 0, 1, 2' },
     });
     expect(ec2.calls.filter((c) => c.name === 'AttachNetworkInterface').map((c) => c.input.DeviceIndex)).toEqual([1, 2]);
   });

@@ -474,7 +474,13 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       let taken = reservations.heldByOthers(instanceId, eniId);
       for (let conflicts = 0; ; conflicts++) {
         const index = freeDeviceIndex(input.deviceIndex, taken, facts.maxInterfaces);
-        if (index === undefined) throw ApplicationFailure.nonRetryable(noFreeSlotMessage(facts, taken, input.deviceIndex), ERROR_TYPES.noFreeDeviceIndex);
+        if (index === undefined) {
+          // The user's question is "what holds the slots": the instance's attachments, and this process's attaches.
+          const onInstance = await describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [instanceId] }]);
+          const used = onInstance.filter((e) => isLiveAttachment(e.attachment)).map((e) => e.attachment?.deviceIndex);
+          const inUse = [...new Set([...used.filter((i): i is number => i !== undefined), ...reservations.heldByOthers(instanceId, eniId)])];
+          throw ApplicationFailure.nonRetryable(noFreeSlotMessage(facts, inUse, input.deviceIndex), ERROR_TYPES.noFreeDeviceIndex);
+        }
         reservations.reserve(instanceId, eniId, index);
         let answer;
         try {
