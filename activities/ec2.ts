@@ -151,6 +151,12 @@ export async function clientToken(key: string): Promise<string> {
   return `mneni-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
 }
 
+/** The device indexes the ENIs' attachments hold, each once, in order. */
+function usedIndexes(enis: readonly EniInfo[]): number[] {
+  const used = enis.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
+  return [...new Set(used)].sort((a, b) => a - b);
+}
+
 /** A resolved subnet and the spec field that named it (for the messages that blame it). */
 type FieldedSubnet = ResolvedSubnet & { field: string };
 const SUBNET_ID_FIELD = 'spec.subnetID/subnetIDs';
@@ -238,10 +244,9 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     return facts;
   }
 
-  async function vpcOfInstance(instanceId: string): Promise<string> {
-    const vpc = (await instanceFacts(instanceId)).vpcId;
-    if (!vpc) throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instanceId} has no VPC (is it terminated?)`, 'InstanceVpcUnknown');
-    return vpc;
+  /** Device indexes held on the instance now (a detaching attachment still holds its index), read afresh. */
+  async function indexesInUse(instanceId: string): Promise<number[]> {
+    return usedIndexes(await describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [instanceId] }]));
   }
 
   /** The error of a name that more than one resource carries in the VPC: guessing would pick a network at random. */
@@ -377,7 +382,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
     // Names resolve in the node's VPC; IDs are unique in the account but must be of that VPC (and the subnet of its
     // AZ) too, or EC2 refuses the ENI later: both are checked here, naming the field, before anything is created.
     const instance = refs.instanceId ? await instanceFacts(refs.instanceId) : undefined;
-    const vpcId = refs.instanceId ? await vpcOfInstance(refs.instanceId) : undefined;
+    if (instance && !instance.vpcId) {
+      throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instance.instanceId} has no VPC (is it terminated?)`, 'InstanceVpcUnknown');
+    }
+    const vpcId = instance?.vpcId;
     const [subnets, securityGroupIds] = await Promise.all([
       resolveSubnets(refs.subnetIds, refs.subnetNames, vpcId),
       resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames, vpcId),
@@ -403,8 +411,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   async function describePair(input: { nodeENI: string; nodeName: string; instanceId: string }): Promise<PairEnis> {
     const [onNode, onInstance] = await Promise.all([byNode.get(input.nodeName), byInstance.get(input.instanceId)]);
     const owned = onNode.filter((e) => e.tags[TAG_NODEENI] === input.nodeENI);
-    const used = onInstance.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
-    return { owned, usedDeviceIndexes: [...new Set(used)].sort((a, b) => a - b) };
+    return { owned, usedDeviceIndexes: usedIndexes(onInstance) };
   }
 
   return {
@@ -476,9 +483,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
         const index = freeDeviceIndex(input.deviceIndex, taken, facts.maxInterfaces);
         if (index === undefined) {
           // The user's question is "what holds the slots": the instance's attachments, and this process's attaches.
-          const onInstance = await describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [instanceId] }]);
-          const used = onInstance.filter((e) => isLiveAttachment(e.attachment)).map((e) => e.attachment?.deviceIndex);
-          const inUse = [...new Set([...used.filter((i): i is number => i !== undefined), ...reservations.heldByOthers(instanceId, eniId)])];
+          const inUse = [...new Set([...(await indexesInUse(instanceId)), ...reservations.heldByOthers(instanceId, eniId)])];
           throw ApplicationFailure.nonRetryable(noFreeSlotMessage(facts, inUse, input.deviceIndex), ERROR_TYPES.noFreeDeviceIndex);
         }
         reservations.reserve(instanceId, eniId, index);
@@ -497,9 +502,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
           if (c.code === 'AttachmentLimitExceeded') throw ApplicationFailure.nonRetryable(`AttachNetworkInterface: ${c.code}: ${c.message}`, ERROR_TYPES.noFreeDeviceIndex);
           if (c.code !== ERROR_TYPES.deviceIndexConflict || conflicts >= 2) throw ec2Failure('AttachNetworkInterface', err);
           // Taken by an attach this process did not make: look at the instance and move past what it holds.
-          const onInstance = await describeEnis('DescribeNetworkInterfaces', [{ Name: 'attachment.instance-id', Values: [instanceId] }]);
-          const used = onInstance.filter((e) => isLiveAttachment(e.attachment)).map((e) => e.attachment?.deviceIndex);
-          taken = [...new Set([...reservations.heldByOthers(instanceId, eniId), ...used.filter((i): i is number => i !== undefined), index])];
+          taken = [...new Set([...reservations.heldByOthers(instanceId, eniId), ...(await indexesInUse(instanceId)), index])];
           continue;
         } finally {
           // Held only while the call is in flight: once EC2 answered, the instance's own view tells.
