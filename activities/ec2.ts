@@ -94,6 +94,11 @@ export interface Ec2ActivityDeps {
   /** Heartbeat interval of the waits; default 5000. */
   heartbeatMs?: number;
   now?: () => Date;
+  /**
+   * Fails unless Node `nodeName` exists and is instance `instanceId` (activities/node-check.ts); the worker always
+   * sets it. Run before a pair is planned and before each attach.
+   */
+  nodeCheck?: (nodeName: string, instanceId: string) => Promise<void>;
 }
 
 /** Turns an EC2 error into a Temporal failure that carries AWS's code and message. */
@@ -235,6 +240,8 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       return limit;
     });
   }
+
+  const nodeCheck = async (nodeName: string, instanceId: string): Promise<void> => deps.nodeCheck?.(nodeName, instanceId);
 
   /** The instance's facts, or a non-retryable failure when it is not this cluster's (nothing is put on it). */
   async function clusterInstance(instanceId: string): Promise<InstanceFacts> {
@@ -426,7 +433,8 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
      * is the one thrown (a bad reference is the user's to fix, whatever else failed).
      */
     async inspectPair(input: NetworkRefs & { nodeENI: string; nodeName: string; instanceId: string }): Promise<{ network: ResolvedNetwork } & PairEnis> {
-      const [network, pair, instance] = await Promise.allSettled([resolveNetwork(input), describePair(input), clusterInstance(input.instanceId)]);
+      const [network, pair, instance, node] = await Promise.allSettled([resolveNetwork(input), describePair(input), clusterInstance(input.instanceId), nodeCheck(input.nodeName, input.instanceId)]);
+      if (node.status === 'rejected') throw node.reason;
       if (instance.status === 'rejected') throw instance.reason;
       if (network.status === 'rejected') throw network.reason;
       if (pair.status === 'rejected') throw pair.reason;
@@ -475,8 +483,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
      * passed. No slot left: NoFreeDeviceIndex (the ENI waits for one). Idempotent: if the ENI is already attached to
      * this instance (a retry after the first attempt succeeded), returns that attachment.
      */
-    async attachEni(input: { eniId: string; instanceId: string; deviceIndex: number }): Promise<{ attachmentId: string; deviceIndex: number }> {
+    async attachEni(input: { eniId: string; instanceId: string; deviceIndex: number; nodeName?: string }): Promise<{ attachmentId: string; deviceIndex: number }> {
       const { eniId, instanceId } = input;
+      // Scheduled before attaches named their node (a run in flight across the upgrade): the pass's inspectPair checked it.
+      if (input.nodeName !== undefined) await nodeCheck(input.nodeName, instanceId);
       const facts = await clusterInstance(instanceId);
       let taken = reservations.heldByOthers(instanceId, eniId);
       for (let conflicts = 0; ; conflicts++) {

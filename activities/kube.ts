@@ -61,6 +61,17 @@ export function eventName(nodeENI: string, key: string): string {
   return `${nodeENI.slice(0, 200)}.${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
 
+/** A Node's spec.providerID from the apiserver (null: no such Node). A list by name: the controller's role lists Nodes. */
+export function kubeProviderIdLookup(kc: KubeConfig): (nodeName: string) => Promise<string | null | undefined> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return async (nodeName) => {
+    const r = await core.listNode({ fieldSelector: `metadata.name=${nodeName}` });
+    // By exact name: a name carrying selector syntax (`a,metadata.name!=b`) must not pick another Node.
+    const node = r.items.find((n) => n.metadata?.name === nodeName);
+    return node ? (node.spec?.providerID ?? undefined) : null;
+  };
+}
+
 export function createKubeActivities(deps: KubeActivityDeps) {
   const custom = deps.kc.makeApiClient(CustomObjectsApi);
   const core = deps.kc.makeApiClient(CoreV1Api);

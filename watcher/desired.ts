@@ -4,18 +4,14 @@ import { createHash } from 'node:crypto';
 import { lifecycleWorkflowId, parseLifecycleWorkflowId } from '../common/names.js';
 import { parseSpec, type NodeENI } from '../common/nodeeni.js';
 import type { DesiredPair } from '../common/lifecycle-contract.js';
+import { instanceIdFromProviderID } from '../common/provider-id.js';
+
+export { instanceIdFromProviderID };
 
 /** The few fields of a Node the watcher reads (a V1Node fits). */
 export interface NodeLike {
   metadata?: { name?: string; labels?: Record<string, string>; deletionTimestamp?: Date | string };
   spec?: { providerID?: string };
-}
-
-/** `aws:///us-east-1a/i-0abc` → `i-0abc`; anything else (other clouds, kind, empty) → undefined. */
-export function instanceIdFromProviderID(providerID: string | undefined): string | undefined {
-  if (!providerID) return undefined;
-  const m = /^aws:\/\/\/[^/]*\/(i-[0-9a-z]+)$/.exec(providerID);
-  return m ? m[1] : undefined;
 }
 
 /** Equality-based selector as in a Pod's nodeSelector: every pair must match; an empty selector matches all. */

@@ -10,7 +10,8 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TemporalConnectionSettings } from '../common/temporal-connection.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createEc2Activities } from '../activities/ec2.js';
-import { createKubeActivities } from '../activities/kube.js';
+import { createKubeActivities, kubeProviderIdLookup } from '../activities/kube.js';
+import { NodeInstanceCheck } from '../activities/node-check.js';
 import { createFleetActivities } from '../activities/fleet.js';
 import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, kubeTaskQueue, SEARCH_ATTRIBUTES, WORKFLOW_TYPE_FLEET } from '../common/names.js';
 import { makeEc2Client } from './ec2-client.js';
@@ -109,8 +110,9 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
   });
   const ec2 = makeEc2Client({ region: o.region, endpoint: o.ec2Endpoint, budget, record: m ? (a, r) => m.ec2Calls.inc({ action: a, outcome: r }) : undefined });
   const kube = createKubeActivities({ kc: o.kc, onPairStatus: m ? (input) => m.recordPairPhases(`${input.nodeENI}/${input.nodeName}`, input.attachments.map((a) => a.phase ?? 'Unknown')) : undefined });
+  const nodes = new NodeInstanceCheck(kubeProviderIdLookup(o.kc));
   const activities = {
-    ...createEc2Activities({ ec2, clusterName: o.clusterName, pollMs: o.pollMs }),
+    ...createEc2Activities({ ec2, clusterName: o.clusterName, pollMs: o.pollMs, nodeCheck: (node, instance) => nodes.check(node, instance) }),
     ...kube,
     ...createFleetActivities({ client }),
   };

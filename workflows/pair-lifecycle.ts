@@ -349,7 +349,7 @@ export class PairLifecycle {
     for (let conflicts = 0; ; conflicts++) {
       try {
         const a = await ec2.attachEni.executeWithOptions({ ...ec2Options, summary: `attach ${r.eniId} at index ${index} to ${desired.nodeName} (${desired.instanceId})` }, [
-          { eniId: r.eniId!, instanceId: desired.instanceId, deviceIndex: index },
+          { eniId: r.eniId!, instanceId: desired.instanceId, deviceIndex: index, nodeName: desired.nodeName },
         ]);
         Object.assign(r, { attachmentId: a.attachmentId, deviceIndex: a.deviceIndex });
         break;
