@@ -251,4 +251,23 @@ describe('attachEni', () => {
     });
     expect(ec2.names()).not.toContain('AttachNetworkInterface');
   });
+
+  it('an instance tagged since it was last read is read again before a refusal, and attached', async () => {
+    const { ec2, acts, env } = setup();
+    ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
+    ec2.handlers.AttachNetworkInterface = () => ({ AttachmentId: 'attach-9' });
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1 })).rejects.toMatchObject({ type: 'InstanceNotInCluster' });
+    const untagged = ec2.handlers.DescribeInstances!;
+    ec2.handlers.DescribeInstances = (i) => {
+      const r = untagged(i) as { Reservations: { Instances: { Tags: unknown[] }[] }[] };
+      for (const x of r.Reservations[0]!.Instances) x.Tags = [{ Key: 'kubernetes.io/cluster/c1', Value: 'shared' }];
+      return r;
+    };
+    const describes = ec2.names().filter((n) => n === 'DescribeInstances').length;
+    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1 })).toEqual({ attachmentId: 'attach-9', deviceIndex: 1 });
+    expect(ec2.names().filter((n) => n === 'DescribeInstances').length).toBe(describes + 1);
+    // Cached once it passes: the next attach reads nothing.
+    await env.run(acts.attachEni, { eniId: 'eni-2', instanceId: 'i-9', deviceIndex: 2 });
+    expect(ec2.names().filter((n) => n === 'DescribeInstances').length).toBe(describes + 1);
+  });
 });

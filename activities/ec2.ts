@@ -245,7 +245,12 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
 
   /** The instance's facts, or a non-retryable failure when it is not this cluster's (nothing is put on it). */
   async function clusterInstance(instanceId: string): Promise<InstanceFacts> {
-    const facts = await instanceFacts(instanceId);
+    let facts = await instanceFacts(instanceId);
+    if (notInCluster(facts, deps.clusterName)) {
+      // Read again before refusing: an instance tagged since it was cached must not wait out the cache.
+      instanceCache.delete(instanceId);
+      facts = await instanceFacts(instanceId);
+    }
     const why = notInCluster(facts, deps.clusterName);
     if (why) throw ApplicationFailure.nonRetryable(why, ERROR_TYPES.instanceNotInCluster);
     return facts;

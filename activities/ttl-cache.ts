@@ -16,6 +16,10 @@ export class TtlCache<V> {
     return e.value;
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   set(key: string, value: V): void {
     this.entries.set(key, { value, expires: this.clock() + this.ttlMs });
   }

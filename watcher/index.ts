@@ -30,6 +30,8 @@ export interface StartWatcherOptions {
   taskQueue?: string;
   /** Full relist period (informers and running workflows); default 300 s. */
   relistSeconds?: number;
+  /** History events after which a pair at rest continues as new (set on the pairs it starts); default the workflow's 8000. */
+  historyLimit?: number;
   /** Debounce of the reconcile loop; default 150 ms. */
   debounceMs?: number;
   /** Recheck period while waiting on workflows (deletions, re-added pairs); default 2000 ms. */
@@ -76,6 +78,7 @@ export function startWatcher(options: StartWatcherOptions): WatcherHandle {
       client: options.client,
       taskQueue: options.taskQueue,
       relistIntervalMs: (options.relistSeconds ?? 300) * 1000,
+      historyLimit: options.historyLimit,
       debounceMs: options.debounceMs,
       pollIntervalMs: options.pollIntervalMs,
       nodeENISelector: options.nodeENISelector,

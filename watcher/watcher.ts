@@ -100,6 +100,8 @@ export interface WatcherCoreOptions {
   taskQueue?: string;
   /** Full relist of both informers and of running workflows, as a liveness guard. */
   relistIntervalMs?: number;
+  /** Given to the pairs it starts: history events after which a pair at rest continues as new. */
+  historyLimit?: number;
   /** Events arriving within this window are handled by one reconcile. */
   debounceMs?: number;
   /** Recheck interval while something waits on a workflow (a deletion, a pair being released and re-added). */
@@ -428,7 +430,7 @@ export class NodeENIWatcher {
       await this.client.workflow.signalWithStart<(input: LifecycleInput) => Promise<void>, [DesiredPair]>(WORKFLOW_TYPE_LIFECYCLE, {
         workflowId,
         taskQueue: this.taskQueue,
-        args: [{ desired: d }],
+        args: [{ desired: d, ...(this.o.historyLimit ? { historyLimit: this.o.historyLimit } : {}) }],
         signal: SIGNAL_SPEC,
         signalArgs: [d],
         // A pair released earlier (node relabelled, NodeENI re-created) must be able to start a new run.

@@ -44,6 +44,8 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   LEASE_NAME: z.string().default('multi-eni-watcher'),
   POD_NAMESPACE: z.string().default('default'),
   WATCHER_RELIST_SECONDS: int(300, 5),
+  /** History events after which a pair at rest continues as new (Temporal's own suggestion also counts). */
+  LIFECYCLE_HISTORY_LIMIT: int(8000, 20),
   /** Label selector limiting the NodeENIs this controller manages (sharding, or tests on a shared cluster). */
   NODEENI_SELECTOR: z.string().optional(),
   POLL_MS: int(1000, 50),
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
       kubeConfig: kc,
       client,
       relistSeconds: env.WATCHER_RELIST_SECONDS,
+      historyLimit: env.LIFECYCLE_HISTORY_LIMIT,
       nodeENISelector: env.NODEENI_SELECTOR,
       taskQueue: env.TASK_QUEUE,
       leaderElection: env.LEADER_ELECTION ? { namespace: env.LEASE_NAMESPACE ?? env.POD_NAMESPACE, name: env.LEASE_NAME } : false,

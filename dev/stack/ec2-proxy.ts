@@ -124,7 +124,7 @@ export function parseForm(body: string): Map<string, string> {
 }
 
 /** The params worth showing in `/_proxy/calls`; EC2 query keys are flat (`Filter.1.Name`), these are top-level. */
-const KEY_PARAMS = ['NetworkInterfaceId', 'InstanceId', 'DeviceIndex', 'AttachmentId', 'ClientToken', 'SubnetId'];
+const KEY_PARAMS = ['NetworkInterfaceId', 'InstanceId', 'DeviceIndex', 'AttachmentId', 'ClientToken', 'SubnetId', 'ResourceId'];
 export function keyParams(params: Map<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of KEY_PARAMS) {
