@@ -7,6 +7,7 @@ import { SimulatedNode } from '../../dev/stack/sim/simulated-node.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
 import { ControllerProcess } from './controller-process.js';
+import { NodeProcess } from './node-process.js';
 import { eventually, kubeClients, motoEc2, stack, temporalClient, uniq } from './env.js';
 import { proxy } from './proxy.js';
 
@@ -18,6 +19,8 @@ export interface TestNode {
   name: string;
   instanceId: string;
   sim?: SimulatedNode;
+  /** The node run as a process of its own (`addNodes(..., { process: true })`), which a test can kill -9. */
+  proc?: NodeProcess;
 }
 
 export class TestCluster {
@@ -63,19 +66,28 @@ export class TestCluster {
     return obj;
   }
 
-  async addNodes(count: number, labels: Record<string, string> = { ng: this.nodeGroup }, opts: { agent?: boolean; az?: string } = {}): Promise<TestNode[]> {
+  async addNodes(count: number, labels: Record<string, string> = { ng: this.nodeGroup }, opts: { agent?: boolean; az?: string; process?: boolean } = {}): Promise<TestNode[]> {
     const s = stack();
     const instances = await runInstances(this.ec2, s.seed, count, opts.az ?? 'us-east-1a', undefined, this.clusterName);
     const added: TestNode[] = [];
+    const first = this.nodes.length;
     for (const [i, inst] of instances.entries()) {
-      const name = `${this.runId}-node-${this.nodes.length + i}`;
-      const sim = await SimulatedNode.start({ name, instanceId: inst.id, ec2: this.ec2, temporal: s.temporal, agent: opts.agent ?? true });
+      const name = `${this.runId}-node-${first + i}`;
+      let node: TestNode;
+      if (opts.process) {
+        const proc = new NodeProcess(name, inst.id);
+        node = { name, instanceId: inst.id, proc };
+        this.nodes.push(node); // torn down with the cluster even if the start fails
+        await proc.start();
+      } else {
+        node = { name, instanceId: inst.id, sim: await SimulatedNode.start({ name, instanceId: inst.id, ec2: this.ec2, temporal: s.temporal, agent: opts.agent ?? true }) };
+        this.nodes.push(node);
+      }
       await this.k.core.createNode({
         body: { metadata: { name, labels }, spec: { providerID: `aws:///${inst.az}/${inst.id}` } },
       });
-      added.push({ name, instanceId: inst.id, sim });
+      added.push(node);
     }
-    this.nodes.push(...added);
     return added;
   }
 
@@ -158,6 +170,7 @@ export class TestCluster {
     for (const n of this.nodes) {
       await this.k.core.deleteNode({ name: n.name }).catch(() => undefined);
       await n.sim?.stop();
+      await n.proc?.destroy();
     }
     this.ec2.destroy();
   }

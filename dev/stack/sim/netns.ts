@@ -22,12 +22,18 @@ export interface NsLink {
 export class TestNetns {
   readonly name: string;
 
-  constructor(prefix = 'mneni-test') {
-    this.name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  /** A new name from `prefix`, or `{ name }` for a namespace that may exist already (a node restarting). */
+  constructor(prefix: string | { name: string } = 'mneni-test') {
+    this.name = typeof prefix === 'string' ? `${prefix}-${randomBytes(4).toString('hex')}` : prefix.name;
   }
 
   async create(): Promise<void> {
     await run('ip', ['netns', 'add', this.name]);
+  }
+
+  /** Creates the namespace unless it exists (`ip netns add` keeps its handle under /run/netns). */
+  async ensure(): Promise<void> {
+    if (!fs.existsSync(path.join('/run/netns', this.name))) await this.create();
   }
 
   async destroy(): Promise<void> {

@@ -2,6 +2,11 @@
 // machine. When EC2 (the emulator) shows an ENI attached to the node's instance, a device with the ENI's
 // MAC is hot-plugged into the node's own network namespace and sysfs tree; when it is detached, it goes.
 // The real node agent runs against that namespace and tree, on the node's own task queue.
+//
+// What the kernel keeps when only the agent dies (the sysfs tree, the links in the namespace, the agent's state
+// dir, the device plugin config) lives in the node dir and the namespace; the emulation's own memory (the
+// devices it plugged, per attachment) is kept next to them in sim.json. A node started again over the same dir
+// and namespace (dev/stack/sim/node-process.ts after a kill -9) carries on from there.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +15,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createNodeAgentActivities } from '../../../node-agent/activities.js';
 import { nodeTaskQueue } from '../../../common/names.js';
 import type { NodeAgentActivities } from '../../../common/node-agent-contract.js';
+import type { SysfsWriteObserver } from '../../../node-agent/sysfs.js';
 import { FakeKernel, type FakeDevice } from './fake-kernel.js';
-import { TestNetns, type NsLink } from './netns.js';
+import { isUp, TestNetns, type NsLink } from './netns.js';
 
 export interface SimulatedNodeOptions {
   name: string;
@@ -25,6 +31,23 @@ export interface SimulatedNodeOptions {
   hotplugMs?: number;
   /** Shared Temporal connection, for many nodes in one process. */
   connection?: NativeConnection;
+  /** The node dir (default: a new temp dir); a dir a node ran in before is taken over with its state. */
+  dir?: string;
+  /** The node's network namespace (default: a new one); created when it does not exist. */
+  netns?: string;
+  /** The `ip` the agent runs (default `ip` from PATH). */
+  ipPath?: string;
+  /** Stands between the agent's sysfs writes and the kernel's reaction (`react`): to log or hold them. */
+  sysfsWrite?: (rel: string, value: string, react: SysfsWriteObserver) => Promise<void>;
+  /** Told of each hot-plug and hot-unplug, one line each (what the hardware did, for a log). */
+  log?: (line: string) => void;
+}
+
+/** What the emulation remembers across a restart of its process (the kernel's side of the node). */
+interface SimState {
+  devices: FakeDevice[];
+  /** Attachment id → PCI address of the device plugged for it. */
+  plugged: Record<string, string>;
 }
 
 const KERNEL_DRIVER = 'ena';
@@ -55,16 +78,22 @@ export class SimulatedNode {
   private syncing: Promise<void> = Promise.resolve();
 
   private constructor(readonly opts: SimulatedNodeOptions) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `mneni-node-${opts.name.slice(0, 20)}-`));
+    if (opts.dir) fs.mkdirSync(opts.dir, { recursive: true });
+    this.dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `mneni-node-${opts.name.slice(0, 20)}-`));
     this.sysRoot = path.join(this.dir, 'sys');
     this.pcidpConfigPath = path.join(this.dir, 'etc', 'pcidp', 'config.json');
-    this.netns = new TestNetns('mneni-node');
-    this.kernel = new FakeKernel(this.sysRoot, this.netns, [], DRIVERS);
+    this.netns = opts.netns ? new TestNetns({ name: opts.netns }) : new TestNetns('mneni-node');
+    const saved = this.load();
+    this.kernel = new FakeKernel(this.sysRoot, this.netns, saved.devices, DRIVERS);
+    for (const [attachmentId, pci] of Object.entries(saved.plugged)) {
+      const dev = saved.devices.find((d) => d.pci === pci);
+      if (dev) this.plugged.set(attachmentId, dev);
+    }
   }
 
   static async start(opts: SimulatedNodeOptions): Promise<SimulatedNode> {
     const node = new SimulatedNode(opts);
-    await node.netns.create();
+    await node.netns.ensure();
     try {
       await node.sync();
       node.schedule();
@@ -78,6 +107,30 @@ export class SimulatedNode {
 
   get name(): string {
     return this.opts.name;
+  }
+
+  private get stateFile(): string {
+    return path.join(this.dir, 'sim.json');
+  }
+
+  private load(): SimState {
+    try {
+      return JSON.parse(fs.readFileSync(this.stateFile, 'utf8')) as SimState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { devices: [], plugged: {} };
+      throw err;
+    }
+  }
+
+  /**
+   * Written after each plug and unplug, atomically (a kill -9 leaves the old file or the new one). A kill in the
+   * middle of a plug itself (between the link and this write) is not covered: the crash tests kill the process
+   * while the agent is held, when the hardware poll has nothing in flight.
+   */
+  private save(): void {
+    const state: SimState = { devices: this.kernel.devices, plugged: Object.fromEntries([...this.plugged].map(([a, d]) => [a, d.pci])) };
+    fs.writeFileSync(`${this.stateFile}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+    fs.renameSync(`${this.stateFile}.tmp`, this.stateFile);
   }
 
   private schedule(): void {
@@ -114,8 +167,14 @@ export class SimulatedNode {
     }
     for (const [attachmentId, dev] of [...this.plugged]) {
       if (!attached.has(attachmentId)) {
+        if (this.opts.log) {
+          // What the device was left as when its ENI went: the driver holding it and its link's state.
+          const link = await this.netns.link(dev.ifname);
+          this.opts.log(`unplugged ${dev.pci} ${dev.mac} driver ${this.kernel.driverOf(dev.pci) ?? 'none'} link ${link ? (isUp(link) ? 'up' : 'down') : 'none'}`);
+        }
         await this.kernel.unplug(dev.pci);
         this.plugged.delete(attachmentId);
+        this.save();
       }
     }
     for (const [attachmentId, a] of attached) {
@@ -124,11 +183,14 @@ export class SimulatedNode {
       if (this.kernel.devices.some((d) => d.pci === dev.pci)) continue; // slot still held by a device going away
       await this.kernel.plug(dev);
       this.plugged.set(attachmentId, dev);
+      this.save();
+      this.opts.log?.(`plugged ${dev.pci} ${dev.mac} ${dev.ifname}`);
     }
   }
 
   private async startAgent(): Promise<void> {
     const connection = this.opts.connection ?? (this.ownConnection = await NativeConnection.connect({ address: this.opts.temporal.address }));
+    const intercept = this.opts.sysfsWrite;
     this.worker = await Worker.create({
       connection,
       namespace: this.opts.temporal.namespace,
@@ -144,7 +206,8 @@ export class SimulatedNode {
         restartDevicePlugin: async () => {
           this.devicePluginRestarts++;
         },
-        onSysfsWrite: this.kernel.onWrite,
+        onSysfsWrite: intercept ? (rel, value) => intercept(rel, value, this.kernel.onWrite) : this.kernel.onWrite,
+        ...(this.opts.ipPath ? { ipPath: this.opts.ipPath } : {}),
         defaultLinkWaitSeconds: 30,
         linkPollMs: 200,
       })),
@@ -182,18 +245,25 @@ export class SimulatedNode {
 
   async stopAgent(): Promise<void> {
     if (this.worker) {
-      this.worker.shutdown();
+      // A SIGTERM may have started the shutdown already (the worker stops on the process's signals itself).
+      if (this.worker.getState() === 'RUNNING') this.worker.shutdown();
       await this.workerRun;
       this.worker = undefined;
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops the hardware poll and the agent; the node (its dir and namespace) stays, to be started over. */
+  async halt(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.polling;
     await this.stopAgent();
     await this.ownConnection?.close();
+    this.ownConnection = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.halt();
     await this.netns.destroy();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
