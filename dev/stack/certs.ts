@@ -23,8 +23,9 @@ async function clientCert(dir: string, name: string, subject: string): Promise<v
   await openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '3650'], dir);
 }
 
-export async function ensurePki(dir: string): Promise<Pki> {
-  const pki: Pki = {
+/** Where the PKI of a stack dir lives (made by ensurePki). */
+export function pkiPaths(dir: string): Pki {
+  return {
     dir,
     caCert: path.join(dir, 'ca.crt'),
     caKey: path.join(dir, 'ca.key'),
@@ -35,6 +36,10 @@ export async function ensurePki(dir: string): Promise<Pki> {
     saKey: path.join(dir, 'sa.key'),
     saPub: path.join(dir, 'sa.pub'),
   };
+}
+
+export async function ensurePki(dir: string): Promise<Pki> {
+  const pki = pkiPaths(dir);
   if (fs.existsSync(pki.saPub)) return pki;
   fs.mkdirSync(dir, { recursive: true });
   await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=multi-eni-local-ca'], dir);

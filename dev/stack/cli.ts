@@ -1,10 +1,18 @@
-// `npm run stack:up | stack:down | stack:status`: the local stack as one command each.
-import { readState, stackHealthy, startStack, stopStack } from './stack.js';
+// `npm run stack:up | stack:down | stack:status`: the local stack as one command each. `kill <component>` (SIGKILL)
+// and `restart <component>` (same command line, same data) take one component down and up again.
+import { killComponent, readState, restartComponent, stackHealthy, startStack, stopStack, type Component } from './stack.js';
+
+const COMPONENTS: readonly Component[] = ['etcd', 'temporal', 'moto', 'ec2-proxy', 'kube-apiserver'];
+function component(name: string | undefined): Component {
+  const c = COMPONENTS.find((x) => x === name);
+  if (!c) throw new Error(`name a component: ${COMPONENTS.join(', ')}`);
+  return c;
+}
 
 const stamp = () => new Date().toISOString().slice(11, 19);
 const say = (l: string) => console.log(`[${stamp()}] ${l}`);
 
-async function main(cmd: string | undefined): Promise<void> {
+async function main(cmd: string | undefined, arg: string | undefined): Promise<void> {
   switch (cmd) {
     case 'up': {
       const s = await startStack({ progress: say, instances: Number(process.env.MULTI_ENI_INSTANCES ?? 4) });
@@ -32,13 +40,23 @@ tools         export PATH=${s.bin}:$PATH`);
       if (!ok) process.exitCode = 1;
       return;
     }
+    case 'kill': {
+      const c = component(arg);
+      say(`${c} (pid ${await killComponent(c)}) killed with SIGKILL`);
+      return;
+    }
+    case 'restart': {
+      const c = component(arg);
+      say(`${c} restarted: pid ${await restartComponent(c)}`);
+      return;
+    }
     default:
-      console.error('usage: cli.js up|down|status');
+      console.error('usage: cli.js up|down|status|kill <component>|restart <component>');
       process.exitCode = 2;
   }
 }
 
-main(process.argv[2]).catch((e: unknown) => {
+main(process.argv[2], process.argv[3]).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 });

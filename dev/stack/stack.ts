@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Agent } from 'node:https';
-import { ensurePki, kubeconfigYaml, type Pki } from './certs.js';
-import { execFileP, httpOk, isAlive, portFree, startDetached, stopPid, waitReady, type Started } from './processes.js';
+import { ensurePki, kubeconfigYaml, pkiPaths, type Pki } from './certs.js';
+import { execFileP, httpOk, isAlive, portFree, sleep, startDetached, stopPid, waitReady, type Started } from './processes.js';
 import { REPO_ROOT, STACK_DIR, STATE_FILE, TOOLS_BIN, motoServerCommand, stackPorts, type StackPorts } from './paths.js';
 import { seedEc2, type Seed } from './seed.js';
 import { SEARCH_ATTRIBUTES } from '../../common/names.js';
@@ -67,6 +67,147 @@ async function apiserverReady(server: string, pki: Pki): Promise<boolean> {
   });
 }
 
+/** The stack's processes, by the names state.json records them under. */
+export type Component = 'etcd' | 'temporal' | 'moto' | 'ec2-proxy' | 'kube-apiserver';
+
+interface Launch {
+  cmd: string;
+  args: string[];
+  /** For progress lines. */
+  label: string;
+  ready: () => Promise<boolean>;
+  timeoutMs: number;
+}
+
+/**
+ * How a component is started and how its readiness is told: the one place for its command line, shared by
+ * startStack and restartComponent (a restart runs on the same data dirs, ports and certificates).
+ */
+function launchOf(name: Component, dir: string, ports: StackPorts): Launch {
+  switch (name) {
+    case 'etcd':
+      return {
+        cmd: tool('etcd'),
+        args: [
+          '--name=local',
+          `--data-dir=${path.join(dir, 'etcd')}`,
+          `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+          `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+          `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+          `--initial-cluster=local=http://127.0.0.1:${ports.etcdPeer}`,
+          '--log-level=warn',
+        ],
+        label: 'etcd',
+        ready: () => httpOk(`http://127.0.0.1:${ports.etcdClient}/health`),
+        timeoutMs: 30000,
+      };
+    case 'temporal':
+      return {
+        cmd: tool('temporal'),
+        args: [
+          'server',
+          'start-dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(ports.temporal),
+          '--ui-port',
+          String(ports.temporalUi),
+          '--db-filename',
+          path.join(dir, 'temporal', 'temporal.db'),
+          '--log-level',
+          'warn',
+          ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+        ],
+        label: 'temporal',
+        ready: async () => {
+          await execFileP(tool('temporal'), ['operator', 'cluster', 'health', '--address', `127.0.0.1:${ports.temporal}`], { timeout: 5000 });
+          return httpOk(`http://127.0.0.1:${ports.temporalUi}/`);
+        },
+        timeoutMs: 60000,
+      };
+    case 'moto': {
+      const { cmd, args } = motoServerCommand(ports.moto);
+      return { cmd, args, label: 'moto (EC2)', ready: () => httpOk(`http://127.0.0.1:${ports.moto}/moto-api/`), timeoutMs: 60000 };
+    }
+    case 'ec2-proxy':
+      return {
+        cmd: process.execPath,
+        args: [path.join(REPO_ROOT, 'dist', 'dev', 'stack', 'ec2-proxy-main.js'), '--port', String(ports.ec2Proxy), '--target', `http://127.0.0.1:${ports.moto}`],
+        label: 'ec2 fault proxy',
+        ready: () => httpOk(`http://127.0.0.1:${ports.ec2Proxy}/_proxy/health`),
+        timeoutMs: 20000,
+      };
+    case 'kube-apiserver': {
+      const pki = pkiPaths(path.join(dir, 'pki'));
+      return {
+        cmd: tool('kube-apiserver'),
+        args: [
+          `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          `--secure-port=${ports.apiserver}`,
+          `--cert-dir=${pki.dir}`,
+          `--tls-cert-file=${pki.servingCert}`,
+          `--tls-private-key-file=${pki.servingKey}`,
+          `--client-ca-file=${pki.caCert}`,
+          '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+          `--service-account-key-file=${pki.saPub}`,
+          `--service-account-signing-key-file=${pki.saKey}`,
+          '--service-cluster-ip-range=10.96.0.0/16',
+          '--authorization-mode=RBAC',
+          '--allow-privileged=true',
+          '--v=0',
+        ],
+        label: 'kube-apiserver',
+        ready: () => apiserverReady(`https://127.0.0.1:${ports.apiserver}`, pki),
+        timeoutMs: 90000,
+      };
+    }
+  }
+}
+
+/** Written whole (a temporary file renamed over it): a reader in another process never sees half of it. */
+function writeState(s: StackState): void {
+  const tmp = `${STATE_FILE}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(s, null, 2));
+  fs.renameSync(tmp, STATE_FILE);
+}
+
+function runningState(): StackState {
+  const s = readState();
+  if (!s) throw new Error(`no stack state in ${STATE_FILE}: start the stack first`);
+  return s;
+}
+
+/** kill -9 of one component by the PID state.json records: no shutdown code runs. Resolves once it is gone. */
+export async function killComponent(name: Component): Promise<number> {
+  const pid = runningState().pids[name];
+  if (pid === undefined) throw new Error(`the stack has no ${name}`);
+  if (!isAlive(pid)) throw new Error(`${name} (pid ${pid}) is not running`);
+  process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(20);
+  return pid;
+}
+
+/**
+ * Starts a component again, as startStack started it (same command line, data, ports and log), waits until it is
+ * ready and records its new PID in state.json. Only a component that is not running (killComponent first).
+ * Temporal (SQLite), etcd and the apiserver come back with their data; moto and the proxy keep theirs in memory.
+ */
+export async function restartComponent(name: Component): Promise<number> {
+  const s = runningState();
+  const old = s.pids[name];
+  if (old !== undefined && isAlive(old)) throw new Error(`${name} (pid ${old}) is still running`);
+  const l = launchOf(name, s.dir, s.ports);
+  const p = startDetached(name, l.cmd, l.args, s.logs[name] ?? path.join(s.dir, 'logs', `${name}.log`));
+  // Recorded before the wait: a start that fails leaves a PID that stopStack can still end.
+  writeState({ ...s, pids: { ...s.pids, [name]: p.pid } });
+  await waitReady(p, l.ready, l.timeoutMs);
+  return p.pid;
+}
+
 export interface StartOptions {
   instances?: number;
   progress?: Progress;
@@ -99,99 +240,30 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
 
   try {
     // Independent processes start together; their readiness is awaited below.
-    const etcd = startDetached(
-      'etcd',
-      tool('etcd'),
-      [
-        '--name=local',
-        `--data-dir=${path.join(dir, 'etcd')}`,
-        `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
-        `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`,
-        `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-        `--initial-cluster=local=http://127.0.0.1:${ports.etcdPeer}`,
-        '--log-level=warn',
-      ],
-      log('etcd'),
-    );
-    started.push(etcd);
-    const searchAttrs = Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]);
-    const temporal = startDetached(
-      'temporal',
-      tool('temporal'),
-      [
-        'server',
-        'start-dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(ports.temporal),
-        '--ui-port',
-        String(ports.temporalUi),
-        '--db-filename',
-        path.join(dir, 'temporal', 'temporal.db'),
-        '--log-level',
-        'warn',
-        ...searchAttrs,
-      ],
-      log('temporal'),
-    );
-    started.push(temporal);
-    const motoCmd = motoServerCommand(ports.moto);
-    const moto = startDetached('moto', motoCmd.cmd, motoCmd.args, log('moto'));
-    started.push(moto);
-    const motoEndpoint = `http://127.0.0.1:${ports.moto}`;
-    const proxy = startDetached(
-      'ec2-proxy',
-      process.execPath,
-      [path.join(REPO_ROOT, 'dist', 'dev', 'stack', 'ec2-proxy-main.js'), '--port', String(ports.ec2Proxy), '--target', motoEndpoint],
-      log('ec2-proxy'),
-    );
-    started.push(proxy);
+    const launch = (name: Component) => {
+      const l = launchOf(name, dir, ports);
+      const p = startDetached(name, l.cmd, l.args, log(name));
+      started.push(p);
+      return { p, wait: () => timed(l.label, () => waitReady(p, l.ready, l.timeoutMs)) };
+    };
+    const etcd = launch('etcd');
+    const temporal = launch('temporal');
+    const moto = launch('moto');
+    const proxy = launch('ec2-proxy');
     const pki = await ensurePki(path.join(dir, 'pki'));
 
-    await timed('etcd', () => waitReady(etcd, () => httpOk(`http://127.0.0.1:${ports.etcdClient}/health`), 30000));
+    await etcd.wait();
     const server = `https://127.0.0.1:${ports.apiserver}`;
-    const apiserver = startDetached(
-      'kube-apiserver',
-      tool('kube-apiserver'),
-      [
-        `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${ports.apiserver}`,
-        `--cert-dir=${pki.dir}`,
-        `--tls-cert-file=${pki.servingCert}`,
-        `--tls-private-key-file=${pki.servingKey}`,
-        `--client-ca-file=${pki.caCert}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${pki.saPub}`,
-        `--service-account-signing-key-file=${pki.saKey}`,
-        '--service-cluster-ip-range=10.96.0.0/16',
-        '--authorization-mode=RBAC',
-        '--allow-privileged=true',
-        '--v=0',
-      ],
-      log('kube-apiserver'),
-    );
-    started.push(apiserver);
+    const apiserver = launch('kube-apiserver');
     const kubeconfig = path.join(dir, 'kubeconfig');
     fs.writeFileSync(kubeconfig, kubeconfigYaml(server, pki.caCert, { cert: pki.adminCert, key: pki.adminKey }));
 
-    await timed('moto (EC2)', () => waitReady(moto, () => httpOk(`${motoEndpoint}/moto-api/`), 60000));
-    await timed('ec2 fault proxy', () => waitReady(proxy, () => httpOk(`http://127.0.0.1:${ports.ec2Proxy}/_proxy/health`), 20000));
+    const motoEndpoint = `http://127.0.0.1:${ports.moto}`;
+    await moto.wait();
+    await proxy.wait();
     const seed = await timed('seeding EC2 (VPC, subnets, security groups, instances)', () => seedEc2(motoEndpoint, opts.instances ?? 4));
-    await timed('temporal', () =>
-      waitReady(
-        temporal,
-        async () => {
-          await execFileP(tool('temporal'), ['operator', 'cluster', 'health', '--address', `127.0.0.1:${ports.temporal}`], { timeout: 5000 });
-          return httpOk(`http://127.0.0.1:${ports.temporalUi}/`);
-        },
-        60000,
-      ),
-    );
-    await timed('kube-apiserver', () => waitReady(apiserver, () => apiserverReady(server, pki), 90000));
+    await temporal.wait();
+    await apiserver.wait();
     await timed('NodeENI CRD', async () => {
       const env = { ...process.env, KUBECONFIG: kubeconfig };
       await execFileP(tool('kubectl'), ['apply', '--server-side', '-f', CRD_FILE], { env });
@@ -215,7 +287,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
       seed,
       startedAt: new Date().toISOString(),
     };
-    fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+    writeState(state);
     say(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     return state;
   } catch (err) {
