@@ -33,6 +33,8 @@ import { attachedAsRequested, attachmentStatuses, configureKey, configureRequest
 class ReleaseInterrupt extends Error {}
 
 const MAX_INDEX_CONFLICTS = 8;
+/** A release arriving during a pass goes to EC2 without waiting for the pass's status write (the apiserver may be down). */
+const RELEASE_BEFORE_STATUS_PATCH = 'release-before-pass-status';
 /** A full instance: the ENI waits for a slot (kept, not deleted) instead of failing and being compensated. */
 const SLOT_WAIT_PATCH = 'wait-for-device-slot';
 /** Failures that mean "no slot on the instance now": capacity that frees up, not a fault. */
@@ -168,7 +170,9 @@ export class PairLifecycle {
     // converging until it is written, so a reader of the state query sees the status the NodeENI will show.
     this.publishSearchAttributes();
     try {
-      await this.report.flush();
+      // A release waiting: its EC2 work goes first, the status follows it (finishRelease flushes after).
+      if (patched(RELEASE_BEFORE_STATUS_PATCH)) await this.report.flush(() => this.st.releaseRequested);
+      else await this.report.flush();
     } finally {
       this.converging = false;
     }

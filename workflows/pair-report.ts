@@ -1,7 +1,7 @@
 // What a pair tells the user, off the critical path: its status entries and the Events of its steps, written by
 // one `reportPair` activity at a time. `kick()` starts a write without waiting (EC2 work goes on meanwhile);
 // `flush()` waits until everything noted so far is written, so the final status of a pass is never lost.
-import { log } from '@temporalio/workflow';
+import { condition, log } from '@temporalio/workflow';
 import type { EventInput, PairReportInput } from '../activities/kube.js';
 import type { AttachmentStatus } from '../common/nodeeni.js';
 import { describeFailure } from './failures.js';
@@ -41,10 +41,14 @@ export class PairReporter {
     if (!this.inFlight && this.pending) this.inFlight = this.writeOnce().finally(() => (this.inFlight = undefined));
   }
 
-  /** Waits until the status as it is now and every Event noted so far are written. */
-  async flush(): Promise<void> {
+  /**
+   * Waits until the status as it is now and every Event noted so far are written, or until `stop()` turns true
+   * (a release waiting: its EC2 work must not wait on the apiserver; a later flush writes what is left).
+   */
+  async flush(stop?: () => boolean): Promise<void> {
     for (;;) {
-      if (this.inFlight) await this.inFlight;
+      if (stop?.()) return;
+      if (this.inFlight) await (stop ? condition(() => !this.inFlight || stop()) : this.inFlight);
       else if (this.pending) this.kick();
       else return;
     }

@@ -3,12 +3,13 @@
 // controller process rides it out (same PID): after a Temporal restart every (NodeENI, node, subnet) has exactly
 // one ENI, Ready, and a release asked for while the server was down finishes without leaking; while the apiserver
 // is down a release goes on in EC2, and the NodeENI goes once the apiserver is back.
-import { lifecycleWorkflowId, NODEENI_FINALIZER } from '../../common/names.js';
+import type { PairState } from '../../common/lifecycle-contract.js';
+import { lifecycleWorkflowId, NODEENI_FINALIZER, QUERY_STATE } from '../../common/names.js';
 import { isAlive } from '../../dev/stack/processes.js';
 import { killComponent, readState, restartComponent, type Component } from '../../dev/stack/stack.js';
 import type { TestCluster } from '../support/cluster.js';
 import { eniById, enisOf, expectOneEniPerSubnet, newCluster, nodeENI, secondaryEnis, tagsOf, waitHeld } from '../support/crash.js';
-import { eventually, stack, uniq } from '../support/env.js';
+import { eventually, stack, temporalClient, uniq } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
 
 // An activity whose completion the dead server never got is retried after its heartbeat timeout (1 min).
@@ -186,6 +187,41 @@ describe('kill -9 of the kube-apiserver while a release is in flight', () => {
     // The status catches up and the watcher removes the finalizer: the NodeENI is gone.
     await cl.waitGone(name, AFTER_RESTART_MS);
     expect(await enisOf(cl, name)).toEqual([]);
+    expectSameController(cl, controllerPid);
+  }, 300000);
+
+  // Before the patch `release-before-pass-status`, a pass interrupted by a release first waited for its status write
+  // (reportPair retries until the apiserver answers), and only then did the release reach EC2.
+  it('a release that interrupts a converge pass goes on in EC2 while the apiserver is down', async () => {
+    const cl = c!;
+    const name = uniq('stack-apiserver-midpass');
+    const controllerPid = cl.controller.pid;
+    await hold.set('AttachNetworkInterface', 1);
+    await cl.apply(nodeENI(cl, name, subnets()));
+    // A pass is under way: one of this NodeENI's attaches is carried out, its answer withheld.
+    const [held] = await waitHeld('AttachNetworkInterface', async (h) => tagsOf((await eniById(cl, h.params.NetworkInterfaceId ?? '')) ?? {}).NodeENI === name || 'not this test\'s');
+    const node = cl.nodes.find((n) => n.instanceId === held!.params.InstanceId)!;
+    await cl.delete(name);
+    // The pair whose pass waits on the attach has the release signal.
+    const { client, connection } = await temporalClient();
+    try {
+      await eventually('the release received mid-pass', async () => {
+        const st = await client.workflow.getHandle(lifecycleWorkflowId(name, node.name)).query<PairState>(QUERY_STATE);
+        return (st.releasing && st.converging) || false;
+      });
+    } finally {
+      await connection.close();
+    }
+    const apiserverPid = await kill9('kube-apiserver');
+    await hold.release();
+    // Without the apiserver, every ENI of the NodeENI is detached and deleted in EC2.
+    await eventually('every ENI of the NodeENI deleted in EC2 while the apiserver is down', async () => (await enisOf(cl, name)).length === 0 || false, 60000, 500);
+    for (const n of cl.nodes) expect(await secondaryEnis(cl, n.instanceId)).toEqual([]);
+    expect(readState()!.pids['kube-apiserver']).toBe(apiserverPid);
+    expect(isAlive(apiserverPid)).toBe(false);
+
+    await restartComponent('kube-apiserver');
+    await cl.waitGone(name, AFTER_RESTART_MS);
     expectSameController(cl, controllerPid);
   }, 300000);
 });
