@@ -297,6 +297,37 @@ describe('lifecycle workflow (time-skipping server, mocked activities)', () => {
     );
   });
 
+  it('a release mid-pass goes to EC2 while the status cannot be written (apiserver down), and the status follows', async () => {
+    const world = new FakeWorld();
+    const held = hold(world, 'waitAttached');
+    let apiserverUp = true;
+    world.before.reportPair = () => {
+      if (!apiserverUp) throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+    };
+    await withPair(
+      async (r) => {
+        await held.entered;
+        apiserverUp = false;
+        await r.handle.signal(SIGNAL_RELEASE, { reason: 'NodeENI deleted' });
+        held.release();
+        // Every ENI the pass made is detached and deleted while every status write fails.
+        const deadline = Date.now() + 20_000;
+        while (r.world.count('deleteEni') === 0 || r.world.enis.size > 0) {
+          if (Date.now() > deadline) throw new Error(`EC2 release waited on the status: ${r.world.calls.map((c) => c.name).join(', ')}`);
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        const reportsSoFar = r.world.reports.length;
+        apiserverUp = true;
+        const result = (await r.handle.result()) as { released: string[] };
+        expect(result.released.length).toBeGreaterThan(0);
+        // The status caught up afterwards: the last write says nothing is left.
+        expect(r.world.reports.length).toBeGreaterThan(reportsSoFar);
+        expect(r.world.lastStatus()).toEqual([]);
+      },
+      { world },
+    );
+  });
+
   it('waits for an absent node agent and converges once it is back', async () => {
     const world = new FakeWorld();
     await withPair(
