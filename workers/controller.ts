@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { createControllerWorker } from './controller-worker.js';
 import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID } from '../common/names.js';
 import { ControllerMetrics, serveMetrics } from './metrics.js';
-import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions } from '../common/temporal-connection.js';
+import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions, type TemporalConnectionSettings } from '../common/temporal-connection.js';
+import { Readiness, retryUntilReady } from './readiness.js';
 import { Ec2BudgetEnvSchema } from './ec2-budget.js';
 import { ClusterNameSchema } from './cluster-name.js';
 
@@ -63,12 +64,32 @@ async function main(): Promise<void> {
   kc.loadFromDefault();
   const connection = temporalConnectionOptions(env);
   const stops: (() => Promise<void>)[] = [];
-  let ready = false;
-  const server = serveMetrics(metrics, env.METRICS_PORT, sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined, () => ready);
+  const readiness = new Readiness();
+  readiness.set('start-up', 'starting');
+  const server = serveMetrics(metrics, env.METRICS_PORT, sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined, readiness);
+
+  // Temporal first (the watcher and the worker both need it): waited for with backoff, not ready meanwhile, instead
+  // of exiting and crash-looping while Temporal starts or its namespace is being made.
+  const shutdown = new AbortController();
+  const onSignal = () => shutdown.abort();
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, onSignal);
+  let temporal: Connection;
+  try {
+    temporal = await waitForTemporal(connection, env.TEMPORAL_NAMESPACE, readiness, shutdown.signal);
+  } catch (err) {
+    if (shutdown.signal.aborted) {
+      server?.close();
+      return;
+    }
+    throw err;
+  }
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal);
+  const probe = watchTemporal(temporal, env.TEMPORAL_NAMESPACE, readiness);
+  stops.push(async () => clearInterval(probe));
 
   if (env.COMPONENTS.includes('watcher')) {
     const { startWatcher, newCounters } = await import('../watcher/index.js');
-    const client = new Client({ connection: await Connection.connect(connection), namespace: env.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection: temporal, namespace: env.TEMPORAL_NAMESPACE });
     let last = newCounters();
     const watcher = startWatcher({
       kubeConfig: kc,
@@ -90,6 +111,7 @@ async function main(): Promise<void> {
       },
     });
     stops.push(() => watcher.stop());
+    readiness.check('watcher', () => (watcher.isLeader() && !watcher.isReady() ? 'leading, NodeENI and Node caches not loaded yet' : undefined));
   }
 
   let run: Promise<void> = Promise.resolve();
@@ -114,16 +136,63 @@ async function main(): Promise<void> {
     });
     // Worker.run() stops on SIGINT/SIGTERM by itself, finishing the tasks in hand.
     run = cw.run().finally(() => cw.close());
+    readiness.check('worker', () => {
+      const states = cw.workers.map((w) => w.getState());
+      return states.every((s) => s === 'RUNNING') ? undefined : `Temporal worker ${states.join(', ')}`;
+    });
   } else {
     run = new Promise((resolve) => {
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve());
     });
   }
-  ready = true;
+  readiness.set('start-up', undefined);
   console.log(`multi-eni controller running: ${env.COMPONENTS.join(' + ')}, namespace ${env.TEMPORAL_NAMESPACE}, cluster ${env.CLUSTER_NAME}`);
   await run;
   for (const stop of stops) await stop();
+  await temporal.close();
   server?.close();
+}
+
+/** Connects and finds the namespace, retrying with backoff (1 s … 30 s) for as long as it takes; says why meanwhile. */
+async function waitForTemporal(settings: TemporalConnectionSettings, namespace: string, readiness: Readiness, signal: AbortSignal): Promise<Connection> {
+  readiness.set('temporal', `connecting to ${settings.address}`);
+  const c = await retryUntilReady(
+    async () => {
+      const conn = await Connection.connect({ ...settings, connectTimeout: '5s' });
+      try {
+        await conn.withDeadline(Date.now() + 5000, () => conn.workflowService.describeNamespace({ namespace }));
+        return conn;
+      } catch (err) {
+        await conn.close();
+        throw new Error(`namespace ${namespace}: ${(err as Error).message}`);
+      }
+    },
+    {
+      signal,
+      onWait: (why, attempt, delayMs) => {
+        const line = `Temporal at ${settings.address} not usable yet (${why}); try ${attempt}, next in ${delayMs / 1000} s`;
+        readiness.set('temporal', line);
+        console.warn(line);
+      },
+    },
+  );
+  readiness.set('temporal', undefined);
+  console.log(`Temporal at ${settings.address} reached, namespace ${namespace} found`);
+  return c;
+}
+
+/** Asks Temporal for the namespace every 15 s: /readyz says when the connection is lost, and again when it is back. */
+function watchTemporal(conn: Connection, namespace: string, readiness: Readiness): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    conn
+      .withDeadline(Date.now() + 5000, () => conn.workflowService.describeNamespace({ namespace }))
+      .then(
+        () => readiness.set('temporal', undefined),
+        (err: unknown) => readiness.set('temporal', `lost: ${(err as Error).message}`),
+      );
+  }, 15_000);
+  timer.unref();
+  return timer;
 }
 
 main().catch((err: unknown) => {

@@ -2,6 +2,7 @@
 // loopback port and appended here, so one endpoint carries both).
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Readiness } from './readiness.js';
 
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -55,14 +56,21 @@ export class ControllerMetrics {
   }
 }
 
-/** Serves /metrics (ours + the SDK's) and /healthz. Returns the server, or undefined when port is 0. */
-export function serveMetrics(metrics: ControllerMetrics, port: number, sdkMetricsUrl?: string, healthy: () => boolean = () => true): http.Server | undefined {
+/**
+ * Serves /metrics (ours + the SDK's), /healthz (alive: always ok while the process answers) and /readyz (ok, or
+ * 503 with every reason it is not). Returns the server, or undefined when port is 0.
+ */
+export function serveMetrics(metrics: ControllerMetrics, port: number, sdkMetricsUrl?: string, readiness: Readiness = new Readiness()): http.Server | undefined {
   if (!port) return undefined;
   const server = http.createServer((req, res) => {
     void (async () => {
-      if (req.url === '/healthz' || req.url === '/readyz') {
-        const ok = healthy();
-        res.writeHead(ok ? 200 : 503).end(ok ? 'ok' : 'not ready');
+      if (req.url === '/healthz') {
+        res.writeHead(200).end('ok');
+        return;
+      }
+      if (req.url === '/readyz') {
+        const why = readiness.reasons();
+        res.writeHead(why.length ? 503 : 200).end(why.length ? `not ready: ${why.join('; ')}` : 'ok');
         return;
       }
       if (req.url !== '/metrics') {

@@ -7,7 +7,7 @@ import type { PairState } from '../../common/lifecycle-contract.js';
 import { lifecycleWorkflowId, NODEENI_FINALIZER, QUERY_STATE } from '../../common/names.js';
 import { isAlive } from '../../dev/stack/processes.js';
 import { killComponent, readState, restartComponent, type Component } from '../../dev/stack/stack.js';
-import type { TestCluster } from '../support/cluster.js';
+import { TestCluster } from '../support/cluster.js';
 import { eniById, enisOf, expectOneEniPerSubnet, newCluster, nodeENI, secondaryEnis, tagsOf, waitHeld } from '../support/crash.js';
 import { eventually, stack, temporalClient, uniq } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
@@ -223,5 +223,60 @@ describe('kill -9 of the kube-apiserver while a release is in flight', () => {
     await restartComponent('kube-apiserver');
     await cl.waitGone(name, AFTER_RESTART_MS);
     expectSameController(cl, controllerPid);
+  }, 300000);
+});
+
+describe('the controller started while Temporal is down', () => {
+  let c: TestCluster | undefined;
+  afterAll(() => cleanUp(c), 300000);
+
+  /** A loopback port nobody listens on, and the next one too (the SDK's metrics take METRICS_PORT + 1). */
+  const freePort = async (): Promise<number> => {
+    const { createServer } = await import('node:net');
+    for (;;) {
+      const s = createServer();
+      const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)));
+      const next = createServer();
+      const ok = await new Promise<boolean>((r) => next.once('error', () => r(false)).listen(port + 1, '127.0.0.1', () => r(true)));
+      await new Promise((r) => s.close(r));
+      if (ok) {
+        await new Promise((r) => next.close(r));
+        return port;
+      }
+    }
+  };
+  const get = async (port: number, path: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
+    return { status: r.status, body: await r.text() };
+  };
+
+  it('waits with backoff, alive and not ready with the reason; ready once Temporal is back, then converges', async () => {
+    const port = await freePort();
+    await proxy.reset();
+    c = new TestCluster({ METRICS_PORT: String(port) });
+    await c.addNodes(1, { 'crash-test': c.runId }); // what nodeENI() selects
+    await kill9('temporal');
+    c.controller.start();
+    const pid = c.controller.pid;
+
+    // Alive (liveness ok: no restart loop), not ready, and the reason names Temporal's address.
+    const notReady = await eventually('/readyz 503 naming Temporal', async () => {
+      const r = await get(port, '/readyz').catch(() => undefined);
+      return r?.status === 503 && r.body.includes(`Temporal at ${stack().temporal.address} not usable yet`) ? r : false;
+    }, 60000);
+    expect(notReady.body).toMatch(/^not ready: /);
+    expect((await get(port, '/healthz')).status).toBe(200);
+    // It keeps trying (the try count grows) and does not exit.
+    await eventually('a later try', async () => /try [3-9]\d*,/.test((await get(port, '/readyz')).body), 60000);
+    expect(isAlive(pid!)).toBe(true);
+
+    await restartComponent('temporal');
+    await eventually('/readyz 200 once Temporal is back', async () => (await get(port, '/readyz')).status === 200, 90000);
+    expectSameController(c, pid);
+    const name = uniq('stack-late-temporal');
+    await c.apply(nodeENI(c, name, [subnets()[0]!]));
+    await c.waitReady(name, 1);
+    await c.delete(name);
+    await c.waitGone(name);
   }, 300000);
 });
