@@ -153,7 +153,7 @@ describe('inspectPair', () => {
   });
 
   it.each([
-    ['a subnet of another AZ', { AvailabilityZone: 'us-east-1b', VpcId: 'vpc-1' }, 'sg-1', /subnet subnet-1 is in us-east-1b, the node's instance i-1 in us-east-1a: .* \(spec\.subnetID\/subnetIDs\)$/],
+    ['only a subnet of another AZ', { AvailabilityZone: 'us-east-1b', VpcId: 'vpc-1' }, 'sg-1', /^no listed subnet is in us-east-1a, .* i-1: subnet-1 \(us-east-1b\); .* \(spec\.subnetID\/subnetIDs\)$/],
     ['a subnet of another VPC', { AvailabilityZone: 'us-east-1a', VpcId: 'vpc-2' }, 'sg-1', /subnet subnet-1 is in vpc-2, not in vpc-1, .* \(spec\.subnetID\/subnetIDs\)$/],
     ['a security group of another VPC', { AvailabilityZone: 'us-east-1a', VpcId: 'vpc-1' }, 'sg-2', /security group sg-2 is in vpc-2, not in vpc-1, .* \(spec\.securityGroupIDs\)$/],
   ])('refuses %s before anything is created, naming the field', async (_what, subnet, sg, message) => {

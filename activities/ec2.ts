@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { classifyEc2Error, errorCode } from './ec2-errors.js';
 import { adoptionTags, creationTags } from './eni-tags.js';
+import { subnetsForNode } from './subnet-placement.js';
 import { TAG_CLUSTER, TAG_NODE, TAG_NODEENI } from '../common/names.js';
 import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
 import { InFlight, TtlCache } from './ttl-cache.js';
@@ -36,6 +37,7 @@ export interface EniInfo {
   macAddress?: string;
   description?: string;
   securityGroupIds: string[];
+  sourceDestCheck?: boolean;
   tags: Record<string, string>;
   attachment?: { attachmentId: string; instanceId?: string; deviceIndex?: number; status?: string; deleteOnTermination?: boolean };
 }
@@ -60,7 +62,7 @@ export interface NetworkRefs {
 }
 
 export interface ResolvedNetwork {
-  /** In the order of the refs: IDs first, then names (the Go controller's order). */
+  /** Those of the node's AZ (a NodeENI may list several AZs), in the order of the refs: IDs first, then names (the Go controller's order). */
   subnets: ResolvedSubnet[];
   securityGroupIds: string[];
 }
@@ -135,6 +137,7 @@ export function toEniInfo(n: NetworkInterface): EniInfo {
     macAddress: n.MacAddress,
     description: n.Description,
     securityGroupIds: (n.Groups ?? []).map((g) => g.GroupId!).filter(Boolean),
+    ...(n.SourceDestCheck !== undefined ? { sourceDestCheck: n.SourceDestCheck } : {}),
     tags,
     ...(n.Attachment?.AttachmentId
       ? {
@@ -402,22 +405,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       resolveSubnets(refs.subnetIds, refs.subnetNames, vpcId),
       resolveSecurityGroups(refs.securityGroupIds, refs.securityGroupNames, vpcId),
     ]);
-    if (instance) for (const s of subnets) checkSubnetFits(s, instance);
-    return { subnets: subnets.map(({ field: _field, ...s }) => s), securityGroupIds };
-  }
-
-  /** A subnet of another VPC or AZ than the node's instance can hold no ENI for it (EC2: InvalidParameterCombination). */
-  function checkSubnetFits(s: FieldedSubnet, instance: InstanceFacts): void {
-    const field = s.field;
-    if (s.vpcId && instance.vpcId && s.vpcId !== instance.vpcId) {
-      throw ApplicationFailure.nonRetryable(`subnet ${s.id} is in ${s.vpcId}, not in ${instance.vpcId}, the VPC of the node's instance ${instance.instanceId} (${field})`, ERROR_TYPES.networkNotUsable);
-    }
-    if (s.az && instance.az && s.az !== instance.az) {
-      throw ApplicationFailure.nonRetryable(
-        `subnet ${s.id} is in ${s.az}, the node's instance ${instance.instanceId} in ${instance.az}: EC2 attaches an ENI only to an instance of its subnet's availability zone (${field})`,
-        ERROR_TYPES.networkNotUsable,
-      );
-    }
+    // A multi-AZ NodeENI: the node gets the subnets of its own AZ (activities/subnet-placement.ts).
+    const placed = instance ? subnetsForNode(subnets, instance) : { ok: true as const, subnets };
+    if (!placed.ok) throw ApplicationFailure.nonRetryable(placed.error, ERROR_TYPES.networkNotUsable);
+    return { subnets: placed.subnets.map(({ field: _field, ...s }) => s), securityGroupIds };
   }
 
   async function describePair(input: { nodeENI: string; nodeName: string; instanceId: string }): Promise<PairEnis> {
@@ -475,6 +466,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       if (Object.keys(write).length === 0) return write;
       await call('CreateTags', () => ec2.send(new CreateTagsCommand({ Resources: [input.eniId], Tags: Object.entries(write).map(([Key, Value]) => ({ Key, Value })) })));
       return write;
+    },
+
+    async setSourceDestCheck(input: { eniId: string; value: boolean }): Promise<void> {
+      await call('ModifyNetworkInterfaceAttribute', () => ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: input.eniId, SourceDestCheck: { Value: input.value } })));
     },
 
     async setSecurityGroups(input: { eniId: string; securityGroupIds: string[] }): Promise<void> {

@@ -34,6 +34,8 @@ export interface EniRecord {
   requestedIndex?: number;
   macAddress?: string;
   securityGroupIds?: string[];
+  /** The ENI's source/destination check as EC2 last reported it or the workflow last set it. */
+  sourceDestCheck?: boolean;
   deleteOnTermination?: boolean;
   /** True when this workflow created the ENI (not adopted): compensation deletes only those. */
   createdHere?: boolean;

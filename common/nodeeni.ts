@@ -134,6 +134,9 @@ export const NodeENISpecSchema = z
       description: 'Device index of the first ENI; the next subnets take the following indexes, bumped past ones in use.',
     }),
     deleteOnTermination: z.boolean().default(true).meta({ description: 'Delete the ENI when the instance terminates.' }),
+    sourceDestCheck: z.boolean().optional().meta({
+      description: "EC2's source/destination check on the ENIs; false for pods that route or forward (routers, firewalls, UPF). Unset leaves EC2's default (true).",
+    }),
     description: z.string().max(255).optional().meta({ description: 'ENI description.' }),
     mtu: z.number().int().min(0).max(MTU_MAX).optional().meta({ description: 'MTU set on the interface by the node agent; 0 or unset leaves it alone.' }),
     enableDPDK: z.boolean().optional().meta({ description: 'Bind the interface to a DPDK driver.' }),
@@ -178,6 +181,7 @@ export const AttachmentStatusSchema = z.object({
   securityGroupIDs: z.array(z.string()).optional(),
   deviceIndex: z.number().int().optional(),
   deleteOnTermination: z.boolean().optional(),
+  sourceDestCheck: z.boolean().optional().meta({ description: "The ENI's source/destination check as last set (shown when the spec sets it)." }),
   mtu: z.number().int().optional(),
   macAddress: z.string().optional(),
   interfaceName: z.string().optional().meta({ description: 'Name of the interface on the node (what a Multus NetworkAttachmentDefinition names as master).' }),

@@ -161,6 +161,13 @@ describe('desiredOnNode', () => {
     expect(r.ready).toBe('1/1');
     expect(cond(r, 'Ready').status).toBe('True');
   });
+  it('a multi-AZ list by ID: the node counts the subnets its pair resolved (those of its AZ)', () => {
+    const ids = { ids: ['subnet-a1', 'subnet-b1', 'subnet-a2', 'subnet-b2'], names: [] };
+    expect(desiredOnNode(ids, [entry('subnet-a1'), entry('subnet-a2')])).toBe(2);
+    const r = computeStatus({ nodeENI: nodeENI({ subnetIDs: ids.ids }, [entry('subnet-a1'), entry('subnet-a2')]), desiredNodes: ['n1'], now: T1 });
+    expect(r.ready).toBe('2/2');
+    expect(cond(r, 'Ready').status).toBe('True');
+  });
   it('does not count entries being released, and never more than the spec asks', () => {
     expect(desiredOnNode(spec, [entry('subnet-1'), entry('subnet-9', 'Releasing')])).toBe(1);
     expect(desiredOnNode(spec, [entry('subnet-1'), entry('subnet-2'), entry('subnet-3')])).toBe(2);

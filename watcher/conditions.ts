@@ -57,14 +57,15 @@ export function subnetCount(spec: NodeENI['spec']): number {
 }
 
 /**
- * Attachments one node should have. Its pair writes one entry per *resolved* subnet, so once it has written
- * them their number is the answer (a name that resolves to a subnet also named by ID counts once); before that,
- * and never above it, the spec's count. At least the IDs, which need no resolving.
+ * Attachments one node should have. Its pair writes one entry per *resolved* subnet of the node's availability
+ * zone, so once it has written them their number is the answer (a name that resolves to a subnet also named by ID
+ * counts once; a subnet of another AZ is not the node's, even listed by ID); before that, and never above it, the
+ * spec's count.
  */
 export function desiredOnNode(refs: { ids: readonly string[]; names: readonly string[] }, entries: readonly AttachmentStatus[]): number {
   const asked = refs.ids.length + refs.names.length;
   const held = new Set(entries.filter((a) => a.phase !== 'Releasing').map((a) => a.subnetID)).size;
-  return held === 0 ? asked : Math.max(refs.ids.length, Math.min(held, asked));
+  return held === 0 ? asked : Math.min(held, asked);
 }
 
 export function computeStatus(input: StatusInput): WatcherStatus {

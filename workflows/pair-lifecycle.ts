@@ -35,6 +35,8 @@ class ReleaseInterrupt extends Error {}
 const MAX_INDEX_CONFLICTS = 8;
 /** A release arriving during a pass goes to EC2 without waiting for the pass's status write (the apiserver may be down). */
 const RELEASE_BEFORE_STATUS_PATCH = 'release-before-pass-status';
+/** spec.sourceDestCheck: written to the ENI when it differs from what EC2 reports. */
+const SOURCE_DEST_CHECK_PATCH = 'source-dest-check';
 /** A full instance: the ENI waits for a slot (kept, not deleted) instead of failing and being compensated. */
 const SLOT_WAIT_PATCH = 'wait-for-device-slot';
 /** Failures that mean "no slot on the instance now": capacity that frees up, not a fault. */
@@ -283,6 +285,10 @@ export class PairLifecycle {
       await ec2.setSecurityGroups.executeWithOptions({ ...ec2Options, summary: `set security groups of ${r.eniId}` }, [{ eniId: r.eniId, securityGroupIds }]);
       r.securityGroupIds = securityGroupIds;
     }
+    if (spec.sourceDestCheck !== undefined && r.sourceDestCheck !== spec.sourceDestCheck && patched(SOURCE_DEST_CHECK_PATCH)) {
+      await ec2.setSourceDestCheck.executeWithOptions({ ...ec2Options, summary: `SourceDestCheck=${spec.sourceDestCheck} on ${r.eniId}` }, [{ eniId: r.eniId!, value: spec.sourceDestCheck }]);
+      r.sourceDestCheck = spec.sourceDestCheck;
+    }
     const requested = spec.deviceIndex + pos;
     if (!attachedAsRequested(r, desired.instanceId, requested)) {
       // Attached elsewhere (node replaced) or at an index the spec no longer asks for: detach first.
@@ -341,6 +347,7 @@ export class PairLifecycle {
     ]);
     this.st.createSeq[r.subnetId] = seq + 1;
     Object.assign(r, { eniId: eni.eniId, macAddress: eni.macAddress, securityGroupIds: eni.securityGroupIds, createdHere: true });
+    if (eni.sourceDestCheck !== undefined) r.sourceDestCheck = eni.sourceDestCheck;
     this.heldIds.add(eni.eniId);
     this.report.note('Normal', 'ENICreated', `Created ${this.where(r)}`);
   }

@@ -93,6 +93,8 @@ export function attachmentStatuses(desired: DesiredPair, enis: EniRecord[]): Att
     if (e.securityGroupIds) s.securityGroupIDs = e.securityGroupIds;
     if (e.deviceIndex !== undefined) s.deviceIndex = e.deviceIndex;
     if (e.deleteOnTermination !== undefined) s.deleteOnTermination = e.deleteOnTermination;
+    // Only when the spec sets it: the status of every other NodeENI stays exactly as it was.
+    if (spec.sourceDestCheck !== undefined && e.sourceDestCheck !== undefined) s.sourceDestCheck = e.sourceDestCheck;
     if (e.macAddress) s.macAddress = e.macAddress;
     if (e.interfaceName) s.interfaceName = e.interfaceName;
     if (e.mtuApplied !== undefined) s.mtu = e.mtuApplied;
@@ -144,7 +146,7 @@ export function mergeEc2View(records: readonly EniRecord[], owned: readonly EniI
     if (!found) return { ...r, ...NO_ATTACHMENT, eniId: undefined, macAddress: undefined, createdHere: undefined, phase: 'Pending' };
     const a = found.attachment;
     const attachment = a && isLiveAttachment(a) ? { attachmentId: a.attachmentId, instanceId: a.instanceId, deviceIndex: a.deviceIndex } : NO_ATTACHMENT;
-    return { ...r, ...attachment, macAddress: found.macAddress ?? r.macAddress };
+    return { ...r, ...attachment, macAddress: found.macAddress ?? r.macAddress, ...(found.sourceDestCheck !== undefined ? { sourceDestCheck: found.sourceDestCheck } : {}) };
   });
 }
 
@@ -156,6 +158,7 @@ export function adoptedRecord(found: EniInfo, base: EniRecord = { subnetId: foun
     eniId: found.eniId,
     macAddress: found.macAddress,
     securityGroupIds: found.securityGroupIds,
+    ...(found.sourceDestCheck !== undefined ? { sourceDestCheck: found.sourceDestCheck } : {}),
     createdHere: false,
     ...(a && isLiveAttachment(a) ? { attachmentId: a.attachmentId, instanceId: a.instanceId, deviceIndex: a.deviceIndex } : {}),
   };

@@ -12,6 +12,8 @@ interface FakeEni {
   subnetId: string;
   macAddress: string;
   securityGroupIds: string[];
+  /** EC2's default: true. */
+  sourceDestCheck?: boolean;
   tags: Record<string, string>;
   attachment?: { attachmentId: string; instanceId: string; deviceIndex: number; status: string; deleteOnTermination: boolean };
 }
@@ -49,7 +51,16 @@ export class FakeWorld {
   }
 
   private info(e: FakeEni): EniInfo {
-    return { eniId: e.eniId, subnetId: e.subnetId, status: e.attachment ? 'in-use' : 'available', macAddress: e.macAddress, securityGroupIds: e.securityGroupIds, tags: e.tags, ...(e.attachment ? { attachment: { ...e.attachment } } : {}) };
+    return {
+      eniId: e.eniId,
+      subnetId: e.subnetId,
+      status: e.attachment ? 'in-use' : 'available',
+      macAddress: e.macAddress,
+      securityGroupIds: e.securityGroupIds,
+      sourceDestCheck: e.sourceDestCheck ?? true,
+      tags: e.tags,
+      ...(e.attachment ? { attachment: { ...e.attachment } } : {}),
+    };
   }
 
   private async enter(name: string, input: unknown): Promise<void> {
@@ -85,6 +96,10 @@ export class FakeWorld {
       ensureTags: async (input: { eniId: string }) => {
         await this.enter('ensureTags', input);
         return {};
+      },
+      setSourceDestCheck: async (input: { eniId: string; value: boolean }) => {
+        await this.enter('setSourceDestCheck', input);
+        this.enis.get(input.eniId)!.sourceDestCheck = input.value;
       },
       setSecurityGroups: async (input: { eniId: string; securityGroupIds: string[] }) => {
         await this.enter('setSecurityGroups', input);

@@ -366,6 +366,29 @@ describe('lifecycle workflow (time-skipping server, mocked activities)', () => {
     );
   });
 
+  it('sourceDestCheck: false is set on each ENI and shown; set back to true on a spec change; unset writes nothing', async () => {
+    await withPair(
+      async (r) => {
+        const s = await until(r, 'Ready', allReady);
+        expect([...r.world.enis.values()].map((e) => e.sourceDestCheck)).toEqual([false, false]);
+        expect(r.world.count('setSourceDestCheck')).toBe(2);
+        expect(r.world.lastStatus()?.map((a) => a.sourceDestCheck)).toEqual([false, false]);
+        expect(s.enis.every((e) => e.sourceDestCheck === false)).toBe(true);
+        await r.handle.signal(SIGNAL_SPEC, { ...r.desired, generation: 2, spec: spec({ sourceDestCheck: true }) });
+        await until(r, 'checks back on', (x) => allReady(x) && x.desired.generation === 2 && x.enis.every((e) => e.sourceDestCheck === true));
+        expect([...r.world.enis.values()].map((e) => e.sourceDestCheck)).toEqual([true, true]);
+        expect(r.world.count('setSourceDestCheck')).toBe(4);
+        expect(r.world.count('createEni')).toBe(2);
+      },
+      { spec: spec({ sourceDestCheck: false }) },
+    );
+    await withPair(async (r) => {
+      await until(r, 'Ready', allReady);
+      expect(r.world.count('setSourceDestCheck')).toBe(0);
+      expect(r.world.lastStatus()?.every((a) => !('sourceDestCheck' in a))).toBe(true);
+    });
+  });
+
   it('revives after a release when wanted again: finishes the release, then starts over with the new spec', async () => {
     const world = new FakeWorld();
     await withPair(
