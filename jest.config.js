@@ -10,7 +10,7 @@ const common = {
 export default {
   projects: [
     // Pure logic, next to the code it tests: no stack needed.
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,dev/stack,dev/bench}/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{common,workflows,activities,workers,watcher,node-agent,cli,dev/stack,dev/bench}/**/*.test.ts'] },
     // The lifecycle workflow against Temporal's time-skipping test server with mocked activities. `npm test` runs it
     // in a Jest process of its own: the Temporal runtime it sets up is process-wide, and its teardown must not reach
     // the tests that follow.
