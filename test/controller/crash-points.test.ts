@@ -1,5 +1,5 @@
 // kill -9 of the controller at the crash points crash.test.ts does not reach: while tagging an ENI it adopts, while
-// compensating a create whose attach failed, and in a run that continued as new. After each, exactly one ENI per
+// compensating a create whose attach failed, in a run that continued as new, and before a create reaches EC2. After each, exactly one ENI per
 // (NodeENI, node, subnet), where the spec says, and a release that leaves nothing.
 import { AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand, CreateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
 import type { Client } from '@temporalio/client';
@@ -175,6 +175,55 @@ describe('kill -9 of the controller at the other crash points', () => {
     const sameToken = (await callsSince(mark)).filter((r) => r.action === 'CreateNetworkInterface' && r.params.ClientToken === held!.params.ClientToken);
     expect(sameToken.length).toBeGreaterThanOrEqual(2);
     for (const id of ids) expect((await runsOf(id)).filter((s) => s === 'RUNNING')).toHaveLength(1);
+    await deleteAndExpectNoLeak(c, name);
+  }, 400000);
+});
+
+describe('kill -9 of the controller before CreateNetworkInterface reaches EC2', () => {
+  let c: TestCluster;
+  let client: Client;
+  let closeTemporal: () => Promise<void>;
+
+  beforeAll(async () => {
+    await proxy.reset();
+    // One create token, refilled after 250 s (under the budget's 8-minute wait limit): the second pair's create
+    // waits in the controller's EC2 budget (in-process, heartbeating), not yet sent.
+    c = await newCluster(2, { EC2_BUDGET_OVERRIDES: JSON.stringify({ CreateNetworkInterface: { capacity: 1, ratePerSecond: 0.004 } }) });
+    const t = await temporalClient();
+    client = t.client;
+    closeTemporal = () => t.connection.close();
+  }, 120000);
+  afterAll(async () => {
+    await closeTemporal?.();
+    await cleanUp(c);
+  }, 300000);
+
+  it('the create waiting to be sent is sent once after the restart: one ENI per node, Ready', async () => {
+    const name = uniq('crash-unsent');
+    const [subnet] = subnets();
+    const mark = (await proxy.calls()).total;
+    await c.apply(nodeENI(c, name, [subnet!]));
+    // One pair's create went out; the other's is in flight in its activity, waiting for a token.
+    const waiting = await eventually('one ENI made, the other create waiting in the budget', async () => {
+      if ((await enisOf(c, name)).length !== 1) return false;
+      for (const n of c.nodes) {
+        const d = await client.workflow.getHandle(lifecycleWorkflowId(name, n.name)).describe();
+        const p = (d.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'createEni' && Number(a.state) === 2); // STARTED
+        if (p) return n;
+      }
+      return false;
+    }, 60000);
+    const sentBefore = (await callsSince(mark)).filter((r) => r.action === 'CreateNetworkInterface');
+    expect(sentBefore).toHaveLength(1);
+    expect((await enisOf(c, name)).map((e) => tagsOf(e).Node)).not.toContain(waiting.name);
+    await crashAndRestart(c);
+
+    const obj = await c.waitReady(name, 2, AFTER_CRASH_MS);
+    await expectOneEniPerSubnet(c, obj, [subnet!]);
+    // The waiting create reached EC2 once, after the restart; nothing was created twice.
+    const creates = (await callsSince(mark)).filter((r) => r.action === 'CreateNetworkInterface' && r.forwarded);
+    expect(new Set(creates.map((r) => r.params.ClientToken)).size).toBe(2);
+    expect(creates).toHaveLength(2);
     await deleteAndExpectNoLeak(c, name);
   }, 400000);
 });
