@@ -29,6 +29,8 @@ const PERMANENT = new Set([
   'NetworkInterfaceLimitExceeded',
   'AttachmentLimitExceeded',
   'InsufficientFreeAddressesInSubnet',
+  'PrivateIpAddressLimitExceeded',
+  'InvalidIPAddress.InUse',
   'InvalidInstanceID.NotFound',
   'InvalidInstanceID.Malformed',
   'InvalidNetworkInterfaceID.Malformed',

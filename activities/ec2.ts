@@ -2,6 +2,7 @@
 // belong to Temporal (the SDK client makes one attempt), so the EC2 call count stays visible and bounded.
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import {
+  AssignPrivateIpAddressesCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
   CreateTagsCommand,
@@ -13,6 +14,7 @@ import {
   DescribeSubnetsCommand,
   DetachNetworkInterfaceCommand,
   ModifyNetworkInterfaceAttributeCommand,
+  UnassignPrivateIpAddressesCommand,
   type EC2Client,
   type Filter,
   type NetworkInterface,
@@ -28,8 +30,9 @@ import { KeyBatcher, groupByKey } from './key-batcher.js';
 import { IndexReservations } from './index-reservations.js';
 import { freeDeviceIndex, noFreeSlotMessage, notInCluster, type InstanceFacts } from '../common/device-slots.js';
 import { DescribeFailed, TransitionPoller, type WaitOptions, type WaitProgress } from './transition-poller.js';
+import type { AddressLimit, EniAddresses } from '../common/eni-addresses.js';
 
-export interface EniInfo {
+export interface EniInfo extends EniAddresses {
   eniId: string;
   subnetId: string;
   vpcId?: string;
@@ -67,12 +70,20 @@ export interface ResolvedNetwork {
   securityGroupIds: string[];
 }
 
+/** Secondary addresses and /28 prefixes asked for on one ENI (the spec's counts). */
+export interface AddressRequest {
+  secondaryIPv4Count?: number;
+  ipv4PrefixCount?: number;
+}
+
 /** A pair's ENIs (found by its tags) and the device indexes in use on its instance. */
 export interface PairEnis {
   owned: EniInfo[];
   usedDeviceIndexes: number[];
   /** How many network interfaces the instance's type takes (DescribeInstanceTypes), when known. */
   maxInterfaces?: number;
+  /** The instance type's IPv4 addresses per interface, when known (absent in answers recorded before it was sent). */
+  addressLimit?: AddressLimit;
 }
 
 /** The pair and subnet an ENI belongs to. */
@@ -138,6 +149,7 @@ export function toEniInfo(n: NetworkInterface): EniInfo {
     description: n.Description,
     securityGroupIds: (n.Groups ?? []).map((g) => g.GroupId!).filter(Boolean),
     ...(n.SourceDestCheck !== undefined ? { sourceDestCheck: n.SourceDestCheck } : {}),
+    ...eniAddresses(n),
     tags,
     ...(n.Attachment?.AttachmentId
       ? {
@@ -153,6 +165,17 @@ export function toEniInfo(n: NetworkInterface): EniInfo {
   };
 }
 
+/** The ENI's addresses; the lists only when not empty (every pair's inspect answer carries them). */
+export function eniAddresses(n: NetworkInterface): EniAddresses {
+  const secondaryIps = (n.PrivateIpAddresses ?? []).filter((p) => !p.Primary && p.PrivateIpAddress).map((p) => p.PrivateIpAddress!);
+  const prefixes = (n.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => !!p);
+  return {
+    ...(n.PrivateIpAddress ? { privateIp: n.PrivateIpAddress } : {}),
+    ...(secondaryIps.length ? { secondaryIps } : {}),
+    ...(prefixes.length ? { prefixes } : {}),
+  };
+}
+
 /** Deterministic ClientToken (EC2 allows 64 ASCII characters): a retried create returns the same ENI. */
 export async function clientToken(key: string): Promise<string> {
   const { createHash } = await import('node:crypto');
@@ -164,6 +187,8 @@ function usedIndexes(enis: readonly EniInfo[]): number[] {
   const used = enis.map((e) => e.attachment?.deviceIndex).filter((i): i is number => i !== undefined);
   return [...new Set(used)].sort((a, b) => a - b);
 }
+
+type TypeLimits = Pick<InstanceFacts, 'maxInterfaces' | 'maxIpv4PerInterface'>;
 
 /** A resolved subnet and the spec field that named it (for the messages that blame it). */
 type FieldedSubnet = ResolvedSubnet & { field: string };
@@ -181,12 +206,12 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   // An instance keeps its VPC; its type and tags change rarely (a stop/start, a retag), so they are read again
   // after a while. A type's interface limit never changes.
   const instanceCache = new TtlCache<InstanceFacts>(10 * 60_000);
-  const typeLimitCache = new TtlCache<number | null>(24 * 3600_000);
+  const typeLimitCache = new TtlCache<TypeLimits>(24 * 3600_000);
   const reservations = new IndexReservations();
 
   const shared = {
     instances: new InFlight<InstanceFacts>(),
-    typeLimits: new InFlight<number | undefined>(),
+    typeLimits: new InFlight<TypeLimits>(),
     subnets: new InFlight<FieldedSubnet[]>(),
     groups: new InFlight<string[]>(),
   };
@@ -228,20 +253,27 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
   async function loadInstanceFacts(instanceId: string): Promise<InstanceFacts> {
     const found = await byInstanceId.get(instanceId);
     if (!found) throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instanceId} does not exist (terminated?)`, 'InvalidInstanceID.NotFound');
-    const facts = { ...found, maxInterfaces: found.instanceType ? await interfaceLimit(found.instanceType) : undefined };
+    const limits = found.instanceType ? await typeLimits(found.instanceType) : {};
+    const facts = { ...found, ...limits };
     instanceCache.set(instanceId, facts);
     return facts;
   }
 
-  async function interfaceLimit(type: string): Promise<number | undefined> {
-    const cached = typeLimitCache.get(type);
-    if (cached !== undefined) return cached ?? undefined;
-    return shared.typeLimits.run(type, async () => {
-      const r = await call('DescribeInstanceTypes', () => ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [type as _InstanceType] })));
-      const limit = r.InstanceTypes?.[0]?.NetworkInfo?.MaximumNetworkInterfaces;
-      typeLimitCache.set(type, limit ?? null);
-      return limit;
-    });
+  /** The type's interface and per-interface address limits, read once a day at most (they never change). */
+  async function typeLimits(type: string): Promise<TypeLimits> {
+    return (
+      typeLimitCache.get(type) ??
+      shared.typeLimits.run(type, async () => {
+        const r = await call('DescribeInstanceTypes', () => ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [type as _InstanceType] })));
+        const net = r.InstanceTypes?.[0]?.NetworkInfo;
+        const limits: TypeLimits = {
+          ...(net?.MaximumNetworkInterfaces !== undefined ? { maxInterfaces: net.MaximumNetworkInterfaces } : {}),
+          ...(net?.Ipv4AddressesPerInterface !== undefined ? { maxIpv4PerInterface: net.Ipv4AddressesPerInterface } : {}),
+        };
+        typeLimitCache.set(type, limits);
+        return limits;
+      })
+    );
   }
 
   const nodeCheck = async (nodeName: string, instanceId: string): Promise<void> => deps.nodeCheck?.(nodeName, instanceId);
@@ -434,11 +466,17 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       if (instance.status === 'rejected') throw instance.reason;
       if (network.status === 'rejected') throw network.reason;
       if (pair.status === 'rejected') throw pair.reason;
-      return { network: network.value, ...pair.value, ...(instance.value.maxInterfaces === undefined ? {} : { maxInterfaces: instance.value.maxInterfaces }) };
+      const facts = instance.value;
+      return {
+        network: network.value,
+        ...pair.value,
+        ...(facts.maxInterfaces === undefined ? {} : { maxInterfaces: facts.maxInterfaces }),
+        ...(facts.maxIpv4PerInterface === undefined ? {} : { addressLimit: { instanceType: facts.instanceType, ipv4PerInterface: facts.maxIpv4PerInterface } }),
+      };
     },
 
     /** Creates the ENI with its tags; the ClientToken makes a retry return the same ENI. */
-    async createEni(input: PairSubnet & { securityGroupIds: string[]; description?: string; tokenKey: string }): Promise<EniInfo> {
+    async createEni(input: PairSubnet & { securityGroupIds: string[]; description?: string; tokenKey: string; addresses?: AddressRequest & { primaryIPv4Address?: string } }): Promise<EniInfo> {
       const token = await clientToken(input.tokenKey);
       // Stamped with the activity's first scheduling, not the attempt's clock: a retry must repeat the exact
       // request, or EC2 refuses the ClientToken with IdempotentParameterMismatch.
@@ -450,6 +488,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
             Groups: input.securityGroupIds,
             Description: input.description ?? `ENI created by nodeeni-controller for node ${input.nodeName}`,
             ClientToken: token,
+            // Asked for at create, so the ENI has them before it is attached (EC2 assigns them from the subnet).
+            ...(input.addresses?.secondaryIPv4Count ? { SecondaryPrivateIpAddressCount: input.addresses.secondaryIPv4Count } : {}),
+            ...(input.addresses?.ipv4PrefixCount ? { Ipv4PrefixCount: input.addresses.ipv4PrefixCount } : {}),
+            ...(input.addresses?.primaryIPv4Address ? { PrivateIpAddress: input.addresses.primaryIPv4Address } : {}),
             TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
           }),
         ),
@@ -466,6 +508,40 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       if (Object.keys(write).length === 0) return write;
       await call('CreateTags', () => ec2.send(new CreateTagsCommand({ Resources: [input.eniId], Tags: Object.entries(write).map(([Key, Value]) => ({ Key, Value })) })));
       return write;
+    },
+
+    /**
+     * Gives the ENI as many secondary addresses and /28 prefixes as asked: assigns what is missing, unassigns the
+     * surplus (the last EC2 lists), and returns what EC2 then reports. Idempotent: it starts from what EC2 has, so a
+     * retry after a lost answer asks only for what is still missing.
+     */
+    async ensureAddresses(input: { eniId: string } & AddressRequest): Promise<EniAddresses> {
+      const { eniId } = input;
+      const now = await describeEni(eniId);
+      if (!now) throw ApplicationFailure.nonRetryable(`the network interface ${eniId} does not exist`, ERROR_TYPES.eniGone);
+      let ips = now.secondaryIps ?? [];
+      let prefixes = now.prefixes ?? [];
+      const wantIps = input.secondaryIPv4Count ?? 0;
+      const wantPrefixes = input.ipv4PrefixCount ?? 0;
+      // The result is built from EC2's answers to the changes, not from a describe that may not show them yet.
+      if (ips.length < wantIps) {
+        const r = await call('AssignPrivateIpAddresses', () => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: wantIps - ips.length })));
+        ips = [...ips, ...(r.AssignedPrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress).filter((a): a is string => !!a)];
+      } else if (ips.length > wantIps) {
+        const surplus = ips.slice(wantIps);
+        await call('UnassignPrivateIpAddresses', () => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: surplus })));
+        ips = ips.slice(0, wantIps);
+      }
+      if (prefixes.length < wantPrefixes) {
+        // Prefixes go through the same call as addresses (EC2 has no separate action for them).
+        const r = await call('AssignPrivateIpAddresses', () => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4PrefixCount: wantPrefixes - prefixes.length })));
+        prefixes = [...prefixes, ...(r.AssignedIpv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => !!p)];
+      } else if (prefixes.length > wantPrefixes) {
+        const surplus = prefixes.slice(wantPrefixes);
+        await call('UnassignPrivateIpAddresses', () => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4Prefixes: surplus })));
+        prefixes = prefixes.slice(0, wantPrefixes);
+      }
+      return { ...(now.privateIp ? { privateIp: now.privateIp } : {}), secondaryIps: ips, prefixes };
     },
 
     async setSourceDestCheck(input: { eniId: string; value: boolean }): Promise<void> {

@@ -13,6 +13,8 @@ export interface InstanceFacts {
   tags: Record<string, string>;
   /** The instance type's MaximumNetworkInterfaces (DescribeInstanceTypes), when known. */
   maxInterfaces?: number;
+  /** The instance type's Ipv4AddressesPerInterface (DescribeInstanceTypes), when known. */
+  maxIpv4PerInterface?: number;
 }
 
 /** Why the controller will not touch this instance, or undefined when it belongs to the cluster. */

@@ -1,6 +1,7 @@
 // The contract between the watcher and the lifecycle workflow of one (NodeENI, node) pair:
 // what the watcher sends (start input and signals) and what the workflow answers to a query.
 import type { NodeENISpec, AttachmentPhase } from './nodeeni.js';
+import type { EniAddresses } from './eni-addresses.js';
 
 /** What the cluster wants for one pair; the watcher derives it, the workflow converges to it. */
 export interface DesiredPair {
@@ -22,8 +23,8 @@ export interface LifecycleInput {
   historyLimit?: number;
 }
 
-/** One ENI of the pair (one per subnet). */
-export interface EniRecord {
+/** One ENI of the pair (one per subnet); its addresses as EC2 last reported them. */
+export interface EniRecord extends EniAddresses {
   subnetId: string;
   subnetCidr?: string;
   eniId?: string;

@@ -29,6 +29,14 @@ export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0
 export const NODE_SELECTOR_MAX = 32;
 /** EC2 IDs are at most 24 characters today (`subnet-` + 17); the bound leaves room and keeps status writes small. */
 export const EC2_ID_MAX = 64;
+/**
+ * The most IPv4 addresses any instance type takes per network interface (DescribeInstanceTypes
+ * NetworkInfo.Ipv4AddressesPerInterface; 50 on the largest types). The primary address is one of them, and each /28
+ * prefix counts as one (EC2 User Guide, "Assign prefixes to Amazon EC2 network interfaces"). The node's own type's
+ * limit is checked when the pair plans its ENIs.
+ */
+export const IPV4_PER_ENI_MAX = 50;
+export const IPV4_PATTERN = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$';
 
 /** CEL rules on the spec, evaluated by the apiserver; `check` is the same rule for TypeScript. */
 export interface SpecRule {
@@ -91,6 +99,19 @@ export const SPEC_RULES: SpecRule[] = [
     check: (s) => s.mtu === undefined || s.mtu === 0 || (s.mtu >= MTU_MIN && s.mtu <= MTU_MAX),
   },
   {
+    rule: `(has(self.secondaryIPv4Count) ? self.secondaryIPv4Count : 0) + (has(self.ipv4PrefixCount) ? self.ipv4PrefixCount : 0) <= ${IPV4_PER_ENI_MAX - 1}`,
+    message: `secondaryIPv4Count + ipv4PrefixCount must be at most ${IPV4_PER_ENI_MAX - 1}: with the primary address, no instance type takes more than ${IPV4_PER_ENI_MAX} IPv4 addresses per interface (a /28 prefix counts as one)`,
+    fieldPath: '.secondaryIPv4Count',
+    check: (s) => (s.secondaryIPv4Count ?? 0) + (s.ipv4PrefixCount ?? 0) <= IPV4_PER_ENI_MAX - 1,
+  },
+  {
+    // One address cannot be the primary of an ENI in each of several subnets.
+    rule: '!has(self.primaryIPv4Address) || (has(self.subnetID) ? 1 : 0) + (has(self.subnetName) ? 1 : 0) + (has(self.subnetIDs) ? size(self.subnetIDs) : 0) + (has(self.subnetNames) ? size(self.subnetNames) : 0) == 1',
+    message: 'primaryIPv4Address needs exactly one subnet (subnetID or subnetName): an address belongs to one subnet',
+    fieldPath: '.primaryIPv4Address',
+    check: (s) => s.primaryIPv4Address === undefined || (s.subnetID ? 1 : 0) + (s.subnetName ? 1 : 0) + (s.subnetIDs?.length ?? 0) + (s.subnetNames?.length ?? 0) === 1,
+  },
+  {
     rule: '!(has(self.enableDPDK) && has(self.dpdkEnabled)) || self.enableDPDK == self.dpdkEnabled',
     message: 'enableDPDK and dpdkEnabled (its alias) disagree',
     fieldPath: '.dpdkEnabled',
@@ -137,6 +158,16 @@ export const NodeENISpecSchema = z
     sourceDestCheck: z.boolean().optional().meta({
       description: "EC2's source/destination check on the ENIs; false for pods that route or forward (routers, firewalls, UPF). Unset leaves EC2's default (true).",
     }),
+    secondaryIPv4Count: z.number().int().min(0).max(IPV4_PER_ENI_MAX - 1).optional().meta({
+      description:
+        "Secondary private IPv4 addresses on each ENI, for pods on the interface (the IPAM range of a NetworkAttachmentDefinition); listed per attachment in status. Counts against the instance type's IPv4 addresses per interface.",
+    }),
+    ipv4PrefixCount: z.number().int().min(0).max(IPV4_PER_ENI_MAX - 1).optional().meta({
+      description: 'IPv4 /28 prefixes (16 addresses each) delegated to each ENI (Nitro instance types); each counts as one address against the per-interface limit.',
+    }),
+    primaryIPv4Address: z.string().max(15).regex(new RegExp(IPV4_PATTERN), 'must be an IPv4 address such as 10.0.1.50').optional().meta({
+      description: 'Static primary private IPv4 address of the ENI (one subnet; an address is one ENI\'s, so select one node).',
+    }),
     description: z.string().max(255).optional().meta({ description: 'ENI description.' }),
     mtu: z.number().int().min(0).max(MTU_MAX).optional().meta({ description: 'MTU set on the interface by the node agent; 0 or unset leaves it alone.' }),
     enableDPDK: z.boolean().optional().meta({ description: 'Bind the interface to a DPDK driver.' }),
@@ -182,6 +213,9 @@ export const AttachmentStatusSchema = z.object({
   deviceIndex: z.number().int().optional(),
   deleteOnTermination: z.boolean().optional(),
   sourceDestCheck: z.boolean().optional().meta({ description: "The ENI's source/destination check as last set (shown when the spec sets it)." }),
+  privateIPv4Address: z.string().optional().meta({ description: "The ENI's primary private IPv4 address (shown when the spec asks for addresses)." }),
+  secondaryIPv4Addresses: z.array(z.string()).optional().meta({ description: "The ENI's secondary private IPv4 addresses (spec.secondaryIPv4Count)." }),
+  ipv4Prefixes: z.array(z.string()).optional().meta({ description: 'The /28 prefixes delegated to the ENI (spec.ipv4PrefixCount).' }),
   mtu: z.number().int().optional(),
   macAddress: z.string().optional(),
   interfaceName: z.string().optional().meta({ description: 'Name of the interface on the node (what a Multus NetworkAttachmentDefinition names as master).' }),

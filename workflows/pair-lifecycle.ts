@@ -17,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { CarriedState, DesiredPair, EniRecord, LifecycleInput } from '../common/lifecycle-contract.js';
 import type { ResolvedNetwork } from '../activities/ec2.js';
+import { addressLimitProblem, addressesMatch, primaryAddressProblem, wantsAddresses, type AddressLimit } from '../common/eni-addresses.js';
 import { ERROR_TYPES } from '../common/error-types.js';
 import { noFreeSlotMessage } from '../common/device-slots.js';
 import { nodeTaskQueue } from '../common/names.js';
@@ -37,6 +38,8 @@ const MAX_INDEX_CONFLICTS = 8;
 const RELEASE_BEFORE_STATUS_PATCH = 'release-before-pass-status';
 /** spec.sourceDestCheck: written to the ENI when it differs from what EC2 reports. */
 const SOURCE_DEST_CHECK_PATCH = 'source-dest-check';
+/** spec.secondaryIPv4Count / ipv4PrefixCount / primaryIPv4Address: checked against the instance type, set, reported. */
+const ADDRESSES_PATCH = 'eni-addresses';
 /** A full instance: the ENI waits for a slot (kept, not deleted) instead of failing and being compensated. */
 const SLOT_WAIT_PATCH = 'wait-for-device-slot';
 /** Failures that mean "no slot on the instance now": capacity that frees up, not a fault. */
@@ -211,7 +214,7 @@ export class PairLifecycle {
     // Unwanted ENIs go first: their device indexes are planned as free.
     await Promise.all(plan.unwanted.map((r) => this.releaseEni(r)));
     const used = new Set(plan.used);
-    const branches = plan.records.map((r, pos) => this.ensureEniOrFail(r, pos, plan.planned[pos]!, used, view.network, view.maxInterfaces));
+    const branches = plan.records.map((r, pos) => this.ensureEniOrFail(r, pos, plan.planned[pos]!, used, view.network, view.maxInterfaces, view.addressLimit));
     // Each branch has set its first phase by now: the user sees the pass start while EC2 works.
     this.report.kick();
     const outcomes = await Promise.allSettled(branches);
@@ -251,10 +254,10 @@ export class PairLifecycle {
   }
 
   /** Converges one subnet's ENI; a failure marks it Failed with EC2's message (a release passes through). */
-  private async ensureEniOrFail(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, net: ResolvedNetwork, maxInterfaces?: number): Promise<boolean> {
+  private async ensureEniOrFail(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, net: ResolvedNetwork, maxInterfaces?: number, addressLimit?: AddressLimit): Promise<boolean> {
     this.checkpoint();
     try {
-      return await this.ensureEni(r, pos, plannedIndex, used, net.securityGroupIds, maxInterfaces);
+      return await this.ensureEni(r, pos, plannedIndex, used, net.securityGroupIds, maxInterfaces, addressLimit);
     } catch (err) {
       if (err instanceof ReleaseInterrupt) throw err;
       const message = failureMessage(err);
@@ -267,17 +270,25 @@ export class PairLifecycle {
   }
 
   /** Find or create, attach at the planned index (DeleteOnTermination set with the wait), configure. */
-  private async ensureEni(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, securityGroupIds: string[], maxInterfaces?: number): Promise<boolean> {
+  private async ensureEni(r: EniRecord, pos: number, plannedIndex: number, used: Set<number>, securityGroupIds: string[], maxInterfaces?: number, addressLimit?: AddressLimit): Promise<boolean> {
     const { desired } = this;
     const spec = desired.spec;
     const undo = new Compensation();
+    // Addresses the instance type cannot hold (or a static address outside the subnet): said up front, nothing created.
+    const addressed = wantsAddresses(spec) && patched(ADDRESSES_PATCH);
+    if (addressed) {
+      const problem =
+        addressLimitProblem(spec, addressLimit ?? {}) ??
+        (!r.eniId && spec.primaryIPv4Address ? primaryAddressProblem(spec.primaryIPv4Address, r.subnetId, r.subnetCidr) : undefined);
+      if (problem) return this.refuse(r, 'AddressLimitExceeded', problem);
+    }
     // No slot left on the instance (its type's limit, read with the pass): nothing is created until one frees.
     if (!r.eniId && maxInterfaces !== undefined && plannedIndex >= maxInterfaces && patched(SLOT_WAIT_PATCH)) {
       this.waitForSlot(r, noFreeSlotMessage({ instanceId: desired.instanceId, maxInterfaces }, [...used].filter((i) => i < maxInterfaces), spec.deviceIndex + pos));
       return true;
     }
     if (!r.eniId) {
-      await this.create(r, pos, securityGroupIds);
+      await this.create(r, pos, securityGroupIds, addressed);
       // An ENI this pass created and could not attach is deleted, not leaked.
       undo.add(`delete ${r.eniId}`, () => this.deleteCreated(r));
       this.checkpoint();
@@ -288,6 +299,13 @@ export class PairLifecycle {
     if (spec.sourceDestCheck !== undefined && r.sourceDestCheck !== spec.sourceDestCheck && patched(SOURCE_DEST_CHECK_PATCH)) {
       await ec2.setSourceDestCheck.executeWithOptions({ ...ec2Options, summary: `SourceDestCheck=${spec.sourceDestCheck} on ${r.eniId}` }, [{ eniId: r.eniId!, value: spec.sourceDestCheck }]);
       r.sourceDestCheck = spec.sourceDestCheck;
+    }
+    if (addressed && !addressesMatch(spec, r)) {
+      const got = await ec2.ensureAddresses.executeWithOptions(
+        { ...ec2Options, summary: `${spec.secondaryIPv4Count ?? 0} secondary addresses, ${spec.ipv4PrefixCount ?? 0} /28 prefixes on ${r.eniId}` },
+        [{ eniId: r.eniId!, secondaryIPv4Count: spec.secondaryIPv4Count, ipv4PrefixCount: spec.ipv4PrefixCount }],
+      );
+      Object.assign(r, got);
     }
     const requested = spec.deviceIndex + pos;
     if (!attachedAsRequested(r, desired.instanceId, requested)) {
@@ -329,7 +347,15 @@ export class PairLifecycle {
     return true;
   }
 
-  private async create(r: EniRecord, pos: number, securityGroupIds: string[]): Promise<void> {
+  /** A position that cannot be converged as specified: Failed with why, a Warning, nothing done in EC2. */
+  private refuse(r: EniRecord, reason: string, message: string): boolean {
+    this.lastError = message;
+    if (r.phase !== 'Failed' || r.message !== message) this.report.note('Warning', reason, `${this.where(r)}: ${message}`);
+    Object.assign(r, { phase: 'Failed', message, waitingForSlot: undefined });
+    return true;
+  }
+
+  private async create(r: EniRecord, pos: number, securityGroupIds: string[], addressed: boolean): Promise<void> {
     const { desired } = this;
     Object.assign(r, { phase: 'Creating', message: undefined });
     const seq = this.st.createSeq[r.subnetId] ?? 0;
@@ -340,6 +366,9 @@ export class PairLifecycle {
         subnetId: r.subnetId,
         securityGroupIds,
         description: desired.spec.description,
+        ...(addressed
+          ? { addresses: { secondaryIPv4Count: desired.spec.secondaryIPv4Count, ipv4PrefixCount: desired.spec.ipv4PrefixCount, primaryIPv4Address: desired.spec.primaryIPv4Address } }
+          : {}),
         // Same token on every retry of this create (EC2 returns the same ENI); a new one for each fresh ENI,
         // and per run chain, since a pair's workflow ID is reused when a node is matched again later.
         tokenKey: `${workflowInfo().workflowId}/${workflowInfo().firstExecutionRunId}/${r.subnetId}/${seq}`,
@@ -348,6 +377,7 @@ export class PairLifecycle {
     this.st.createSeq[r.subnetId] = seq + 1;
     Object.assign(r, { eniId: eni.eniId, macAddress: eni.macAddress, securityGroupIds: eni.securityGroupIds, createdHere: true });
     if (eni.sourceDestCheck !== undefined) r.sourceDestCheck = eni.sourceDestCheck;
+    if (addressed) Object.assign(r, { privateIp: eni.privateIp, secondaryIps: eni.secondaryIps ?? [], prefixes: eni.prefixes ?? [] });
     this.heldIds.add(eni.eniId);
     this.report.note('Normal', 'ENICreated', `Created ${this.where(r)}`);
   }

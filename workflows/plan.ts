@@ -6,6 +6,7 @@ import type { EniRecord, DesiredPair } from '../common/lifecycle-contract.js';
 import type { EniInfo, ResolvedSubnet } from '../activities/ec2.js';
 import type { ConfigureInterfaceInput, ConfigureInterfaceResult } from '../common/node-agent-contract.js';
 import { isLiveAttachment } from '../common/error-types.js';
+import { addressStatus, type EniAddresses } from '../common/eni-addresses.js';
 
 /**
  * Device index for each subnet position: deviceIndex + position, bumped past indexes in use on the
@@ -96,6 +97,7 @@ export function attachmentStatuses(desired: DesiredPair, enis: EniRecord[]): Att
     // Only when the spec sets it: the status of every other NodeENI stays exactly as it was.
     if (spec.sourceDestCheck !== undefined && e.sourceDestCheck !== undefined) s.sourceDestCheck = e.sourceDestCheck;
     if (e.macAddress) s.macAddress = e.macAddress;
+    Object.assign(s, addressStatus(spec, e));
     if (e.interfaceName) s.interfaceName = e.interfaceName;
     if (e.mtuApplied !== undefined) s.mtu = e.mtuApplied;
     else if (spec.mtu) s.mtu = spec.mtu;
@@ -146,8 +148,20 @@ export function mergeEc2View(records: readonly EniRecord[], owned: readonly EniI
     if (!found) return { ...r, ...NO_ATTACHMENT, eniId: undefined, macAddress: undefined, createdHere: undefined, phase: 'Pending' };
     const a = found.attachment;
     const attachment = a && isLiveAttachment(a) ? { attachmentId: a.attachmentId, instanceId: a.instanceId, deviceIndex: a.deviceIndex } : NO_ATTACHMENT;
-    return { ...r, ...attachment, macAddress: found.macAddress ?? r.macAddress, ...(found.sourceDestCheck !== undefined ? { sourceDestCheck: found.sourceDestCheck } : {}) };
+    return {
+      ...r,
+      ...attachment,
+      macAddress: found.macAddress ?? r.macAddress,
+      ...(found.sourceDestCheck !== undefined ? { sourceDestCheck: found.sourceDestCheck } : {}),
+      ...addressesOf(found),
+    };
   });
+}
+
+/** The addresses EC2 reports, replacing the record's (an answer recorded before they were read carries none). */
+function addressesOf(found: EniAddresses): EniAddresses {
+  if (found.privateIp === undefined) return {};
+  return { privateIp: found.privateIp, secondaryIps: found.secondaryIps, prefixes: found.prefixes };
 }
 
 /** A record for an ENI found by tags: its identity and, when live, its attachment. */
@@ -159,6 +173,7 @@ export function adoptedRecord(found: EniInfo, base: EniRecord = { subnetId: foun
     macAddress: found.macAddress,
     securityGroupIds: found.securityGroupIds,
     ...(found.sourceDestCheck !== undefined ? { sourceDestCheck: found.sourceDestCheck } : {}),
+    ...addressesOf(found),
     createdHere: false,
     ...(a && isLiveAttachment(a) ? { attachmentId: a.attachmentId, instanceId: a.instanceId, deviceIndex: a.deviceIndex } : {}),
   };

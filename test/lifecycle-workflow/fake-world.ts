@@ -14,6 +14,9 @@ interface FakeEni {
   securityGroupIds: string[];
   /** EC2's default: true. */
   sourceDestCheck?: boolean;
+  privateIp: string;
+  secondaryIps: string[];
+  prefixes: string[];
   tags: Record<string, string>;
   attachment?: { attachmentId: string; instanceId: string; deviceIndex: number; status: string; deleteOnTermination: boolean };
 }
@@ -37,7 +40,16 @@ export class FakeWorld {
   subnetNames: Record<string, string> = { 'user-plane': 'subnet-b' };
   /** The instance type's network interface limit (the primary at index 0 counts), when the test sets one. */
   maxInterfaces?: number;
+  /** The instance type's IPv4 addresses per interface, when the test sets one. */
+  ipv4PerInterface?: number;
   private seq = 0;
+  private addressSeq = 10;
+  private nextIp(): string {
+    return `10.0.9.${++this.addressSeq}`;
+  }
+  private nextPrefix(): string {
+    return `10.0.${++this.addressSeq}.0/28`;
+  }
 
   /** The status entries of the last report that carried a status. */
   lastStatus(): AttachmentStatus[] | undefined {
@@ -58,6 +70,9 @@ export class FakeWorld {
       macAddress: e.macAddress,
       securityGroupIds: e.securityGroupIds,
       sourceDestCheck: e.sourceDestCheck ?? true,
+      privateIp: e.privateIp,
+      ...(e.secondaryIps.length ? { secondaryIps: [...e.secondaryIps] } : {}),
+      ...(e.prefixes.length ? { prefixes: [...e.prefixes] } : {}),
       tags: e.tags,
       ...(e.attachment ? { attachment: { ...e.attachment } } : {}),
     };
@@ -82,16 +97,39 @@ export class FakeWorld {
         const all = [...this.enis.values()];
         const owned = all.filter((e) => e.tags.NodeENI === input.nodeENI && e.tags.Node === input.nodeName).map((e) => this.info(e));
         const used = all.filter((e) => e.attachment?.instanceId === input.instanceId).map((e) => e.attachment!.deviceIndex);
-        return { network: { subnets, securityGroupIds: input.securityGroupIds }, owned, usedDeviceIndexes: [0, ...used], ...(this.maxInterfaces ? { maxInterfaces: this.maxInterfaces } : {}) };
+        return { network: { subnets, securityGroupIds: input.securityGroupIds }, owned, usedDeviceIndexes: [0, ...used],
+          ...(this.maxInterfaces ? { maxInterfaces: this.maxInterfaces } : {}),
+          ...(this.ipv4PerInterface ? { addressLimit: { instanceType: 'm5.large', ipv4PerInterface: this.ipv4PerInterface } } : {}),
+        };
       },
-      createEni: async (input: { nodeENI: string; nodeName: string; subnetId: string; securityGroupIds: string[]; tokenKey: string }) => {
+      createEni: async (input: {
+        nodeENI: string;
+        nodeName: string;
+        subnetId: string;
+        securityGroupIds: string[];
+        tokenKey: string;
+        addresses?: { secondaryIPv4Count?: number; ipv4PrefixCount?: number; primaryIPv4Address?: string };
+      }) => {
         await this.enter('createEni', input);
         const existing = [...this.enis.values()].find((e) => e.tags.token === input.tokenKey);
         if (existing) return this.info(existing);
         const n = ++this.seq;
-        const e: FakeEni = { eniId: `eni-${String(n).padStart(4, '0')}`, subnetId: input.subnetId, macAddress: `02:00:00:00:00:${String(n).padStart(2, '0')}`, securityGroupIds: input.securityGroupIds, tags: { NodeENI: input.nodeENI, Node: input.nodeName, token: input.tokenKey } };
+        const e: FakeEni = { eniId: `eni-${String(n).padStart(4, '0')}`, subnetId: input.subnetId, macAddress: `02:00:00:00:00:${String(n).padStart(2, '0')}`, securityGroupIds: input.securityGroupIds,
+          privateIp: input.addresses?.primaryIPv4Address ?? this.nextIp(),
+          secondaryIps: Array.from({ length: input.addresses?.secondaryIPv4Count ?? 0 }, () => this.nextIp()),
+          prefixes: Array.from({ length: input.addresses?.ipv4PrefixCount ?? 0 }, () => this.nextPrefix()),
+          tags: { NodeENI: input.nodeENI, Node: input.nodeName, token: input.tokenKey } };
         this.enis.set(e.eniId, e);
         return this.info(e);
+      },
+      ensureAddresses: async (input: { eniId: string; secondaryIPv4Count?: number; ipv4PrefixCount?: number }) => {
+        await this.enter('ensureAddresses', input);
+        const e = this.enis.get(input.eniId)!;
+        while (e.secondaryIps.length < (input.secondaryIPv4Count ?? 0)) e.secondaryIps.push(this.nextIp());
+        e.secondaryIps = e.secondaryIps.slice(0, input.secondaryIPv4Count ?? 0);
+        while (e.prefixes.length < (input.ipv4PrefixCount ?? 0)) e.prefixes.push(this.nextPrefix());
+        e.prefixes = e.prefixes.slice(0, input.ipv4PrefixCount ?? 0);
+        return { privateIp: e.privateIp, secondaryIps: [...e.secondaryIps], prefixes: [...e.prefixes] };
       },
       ensureTags: async (input: { eniId: string }) => {
         await this.enter('ensureTags', input);

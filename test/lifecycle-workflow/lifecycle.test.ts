@@ -109,6 +109,9 @@ const foreignEni = (deviceIndex: number) => ({
   subnetId: 'subnet-a',
   macAddress: '02:00:00:00:00:99',
   securityGroupIds: [],
+  privateIp: '10.0.1.99',
+  secondaryIps: [],
+  prefixes: [],
   tags: { NodeENI: 'someone-else' },
   attachment: { attachmentId: 'attach-other', instanceId: 'i-0001', deviceIndex, status: 'attached', deleteOnTermination: true },
 });
@@ -387,6 +390,53 @@ describe('lifecycle workflow (time-skipping server, mocked activities)', () => {
       expect(r.world.count('setSourceDestCheck')).toBe(0);
       expect(r.world.lastStatus()?.every((a) => !('sourceDestCheck' in a))).toBe(true);
     });
+  });
+
+  it('addresses: asked for at create, grown and shrunk on a spec change on the same ENIs, shown in status; over the type limit nothing is created', async () => {
+    const world = new FakeWorld();
+    world.ipv4PerInterface = 10;
+    await withPair(
+      async (r) => {
+        const s = await until(r, 'Ready', allReady);
+        expect(r.world.calls.filter((c) => c.name === 'createEni').map((c) => (c.input as { addresses?: unknown }).addresses)).toEqual([
+          { secondaryIPv4Count: 2, ipv4PrefixCount: 1 },
+          { secondaryIPv4Count: 2, ipv4PrefixCount: 1 },
+        ]);
+        // Created with them: nothing more to assign.
+        expect(r.world.count('ensureAddresses')).toBe(0);
+        expect(s.enis.every((e) => e.secondaryIps?.length === 2 && e.prefixes?.length === 1)).toBe(true);
+        const status = r.world.lastStatus()!;
+        expect(status.map((a) => a.secondaryIPv4Addresses?.length)).toEqual([2, 2]);
+        expect(status.map((a) => a.ipv4Prefixes?.length)).toEqual([1, 1]);
+        expect(status.every((a) => /^10\.0\.9\.\d+$/.test(a.privateIPv4Address ?? ''))).toBe(true);
+
+        await r.handle.signal(SIGNAL_SPEC, { ...r.desired, generation: 2, spec: spec({ secondaryIPv4Count: 4, ipv4PrefixCount: 0 }) });
+        const grown = await until(r, 'four secondaries, no prefix', (x) => allReady(x) && x.desired.generation === 2 && x.enis.every((e) => e.secondaryIps?.length === 4 && e.prefixes?.length === 0));
+        expect(r.world.count('createEni')).toBe(2);
+        expect(r.world.count('ensureAddresses')).toBe(2);
+        // The two addresses the ENI had are kept (pods may use them); two more are added.
+        expect(grown.enis[0]!.secondaryIps!.slice(0, 2)).toEqual(s.enis[0]!.secondaryIps);
+        expect(r.world.lastStatus()?.every((a) => a.secondaryIPv4Addresses?.length === 4 && a.ipv4Prefixes === undefined)).toBe(true);
+
+        // 9 + 1 prefix + the primary = 11 > 10: Failed with why, a Warning, no EC2 change.
+        await r.handle.signal(SIGNAL_SPEC, { ...r.desired, generation: 3, spec: spec({ secondaryIPv4Count: 9, ipv4PrefixCount: 1 }) });
+        const over = await until(r, 'Failed over the limit', (x) => !x.converging && x.desired.generation === 3 && x.enis.every((e) => e.phase === 'Failed'));
+        expect(over.enis[0]!.message).toContain('need 11 IPv4 addresses per interface; m5.large allows 10');
+        expect(r.world.count('ensureAddresses')).toBe(2);
+        expect(r.world.eventReasons()).toContain('AddressLimitExceeded');
+      },
+      { world, spec: spec({ secondaryIPv4Count: 2, ipv4PrefixCount: 1 }) },
+    );
+    const fresh = new FakeWorld();
+    fresh.ipv4PerInterface = 3;
+    await withPair(
+      async (r) => {
+        await until(r, 'Failed', (x) => !x.converging && x.enis.length === 2 && x.enis.every((e) => e.phase === 'Failed'));
+        expect(r.world.count('createEni')).toBe(0);
+        expect(r.world.lastStatus()?.[0]?.message).toContain('m5.large allows 3');
+      },
+      { world: fresh, spec: spec({ secondaryIPv4Count: 3 }) },
+    );
   });
 
   it('revives after a release when wanted again: finishes the release, then starts over with the new spec', async () => {
