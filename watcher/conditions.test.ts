@@ -52,6 +52,15 @@ describe('computeStatus', () => {
     expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'Converging' });
   });
 
+  it('says which limit a position waits on when the instance has no free slot (Ready=False WaitingForDeviceSlot)', () => {
+    const msg = 'no free device index at or above 2 on i-1 (its instance type takes 3 network interfaces); in use: 0, 1, 2';
+    const n = nodeENI({}, [att('n1', 'subnet-1', 'Ready'), att('n1', 'subnet-2', 'Pending', msg)]);
+    const s = computeStatus({ nodeENI: n, desiredNodes: ['n1'], now: T0 });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForDeviceSlot', message: `1/2 attachments ready; waiting: node n1 subnet subnet-2: ${msg}` });
+    expect(cond(s, 'Progressing').status).toBe('True');
+    expect(cond(s, 'Degraded').status).toBe('False');
+  });
+
   it('is Degraded with the first failure quoted (the AWS error code and message the workflow recorded)', () => {
     const aws = 'InvalidSubnetID.NotFound: The subnet ID subnet-2 does not exist';
     const n = nodeENI({}, [att('n1', 'subnet-1', 'Ready'), att('n1', 'subnet-2', 'Failed', aws)]);

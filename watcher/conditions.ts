@@ -14,6 +14,8 @@ export const REASONS = {
   AttachmentFailed: 'AttachmentFailed',
   Deleting: 'Deleting',
   AsExpected: 'AsExpected',
+  /** Not ready because the node's instance has no free network interface slot: the pair waits for one. */
+  WaitingForDeviceSlot: 'WaitingForDeviceSlot',
 } as const;
 
 /** The part of status this module computes (attachments belong to the pair workflows). */
@@ -144,12 +146,19 @@ export function computeStatus(input: StatusInput): WatcherStatus {
       const pending = desiredCount - readyCount - failedRelevant;
       const converging = pending > 0 || releasing > 0;
       const detail = releasing > 0 ? `${counts}; releasing ${releasing}` : counts;
+      // A position waiting for a slot says why (the instance type's interface limit, the indexes in use).
+      const waiting = relevant.find((a) => a.phase === 'Pending' && /device index/i.test(a.message ?? ''));
       drafts = [
         {
           type: CONDITION_READY,
           status: 'False',
-          reason: failed.length > 0 ? REASONS.AttachmentFailed : REASONS.Converging,
-          message: failed.length > 0 ? `${detail}; first failure: ${describeFailure(failed[0]!)}` : detail,
+          reason: failed.length > 0 ? REASONS.AttachmentFailed : waiting ? REASONS.WaitingForDeviceSlot : REASONS.Converging,
+          message:
+            failed.length > 0
+              ? `${detail}; first failure: ${describeFailure(failed[0]!)}`
+              : waiting
+                ? `${detail}; waiting: node ${waiting.nodeID} subnet ${waiting.subnetID}: ${waiting.message}`
+                : detail,
         },
         {
           type: CONDITION_PROGRESSING,

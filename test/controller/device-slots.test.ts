@@ -54,6 +54,9 @@ describe('device slots on a full node', () => {
     expect(degradedOrFailed).toEqual([]);
     const warned = await c.events(waitingNames[0]!);
     expect(warned.some((e) => e.type === 'Warning' && e.reason === 'NoFreeDeviceIndex')).toBe(true);
+    // The NodeENI's Ready condition names the limit it waits on.
+    const ready = await eventually('Ready=False naming the limit', async () => (await c.get(waitingNames[0]!))?.status?.conditions?.find((x) => x.type === 'Ready' && x.reason === 'WaitingForDeviceSlot') ?? false);
+    expect(ready.message).toMatch(/^0\/1 attachments ready; waiting: node \S+ subnet \S+: (eni-\w+ is created and waits: )?no free device index at or above \d+ on i-\w+ \(m5\.4xlarge takes 8 network interfaces\)/);
 
     // Two Ready NodeENIs leave: two waiting ones take their slots within a minute or so.
     const leaving = settled.ready.slice(0, 2).map((x) => x.name);
