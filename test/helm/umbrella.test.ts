@@ -128,8 +128,14 @@ describe('helm/multi-eni-with-temporal from a checkout', () => {
     ['a fullnameOverride only the Temporal chart has', ['--set', 'temporal.fullnameOverride=tmprl'], 'multi-eni-controller.temporal.fullnameOverride: "" differs from temporal.fullnameOverride "tmprl"'],
     ['a nameOverride only the controller has', ['--set', 'multi-eni-controller.temporal.nameOverride=tmprl'], 'multi-eni-controller.temporal.nameOverride: "tmprl" differs from temporal.nameOverride ""'],
     ['a frontend port only the Temporal chart has', ['--set', 'temporal.server.frontend.service.port=7300'], 'multi-eni-controller.temporal.server.frontend.service.port: "7233" differs from temporal.server.frontend.service.port "7300"'],
-    ['the controller told there is no Temporal in the release', ['--set', 'multi-eni-controller.temporal.enabled=false'], 'multi-eni-controller.temporal.enabled: must be true in this chart'],
-  ])('refuses %s, naming both values', async (_what, set, message) => {
+    [
+      'the controller told there is no Temporal in the release',
+      ['--set', 'multi-eni-controller.temporal.enabled=false', '--set', 'multi-eni-controller.temporalConnection.address=temporal-frontend.temporal.svc:7233'],
+      'multi-eni-controller.temporal.enabled: must be true in this chart',
+    ],
+    // The controller chart's own refusal comes first here.
+    ['no Temporal for the controller at all', ['--set', 'multi-eni-controller.temporal.enabled=false'], 'temporalConnection.address: set the Temporal frontend address (host:port), or install with Temporal'],
+  ])('refuses %s, naming the values', async (_what, set, message) => {
     const r = await helm(['template', 'multi-eni', built, '-f', EXAMPLE, ...set], { env: NO_NETWORK });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(message);
