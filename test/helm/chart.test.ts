@@ -1,6 +1,7 @@
-// The Helm chart: helm lint/template for the default values and every example, what helm does offline with the
-// declared Temporal dependency, the values schema's refusals, and the rendered manifests against the real
-// kube-apiserver (server-side dry run, CRD included; Pod Security levels).
+// The Helm chart: helm lint/template for the default values and every example from this checkout with no charts/
+// directory and no network, the values schema's refusals, and the rendered manifests against the real
+// kube-apiserver (server-side dry run, CRD included; Pod Security levels). The chart with Temporal in the same
+// release (helm/multi-eni-with-temporal) is tested in umbrella.test.ts.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -16,7 +17,7 @@ import {
   CHART_DIR,
   EXAMPLES,
   EXAMPLES_DIR,
-  MISSING_DEPENDENCY,
+  NO_NETWORK,
   TEST_CLUSTER_NAME,
   chartYaml,
   clusterNameValues,
@@ -25,7 +26,6 @@ import {
   helm,
   kubectl,
   manifestsYaml,
-  offlineCopy,
   podSpec,
   removeNamespace,
   render,
@@ -36,7 +36,6 @@ import {
 const T = 120000;
 const suffix = randomBytes(3).toString('hex');
 let state: StackState;
-let offline: string;
 const namespaces: string[] = [];
 // clusterName is required and has no default: "default values" are the chart's values plus a cluster name.
 const cases: [string, string[]][] = [['default values', []], ...EXAMPLES.map((f): [string, string[]] => [`examples/${f}`, [path.join(EXAMPLES_DIR, f)]])];
@@ -45,12 +44,10 @@ beforeAll(() => {
   const s = readState();
   if (!s) throw new Error('no local stack state: the integration global setup should have started it');
   state = s;
-  offline = offlineCopy();
 });
 
 afterAll(async () => {
   for (const ns of namespaces) await removeNamespace(state.kube.kubeconfig, ns);
-  fs.rmSync(offline, { recursive: true, force: true });
 }, T);
 
 async function testNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
@@ -62,51 +59,25 @@ async function testNamespace(prefix: string, labels: Record<string, string> = {}
   return ns;
 }
 
-describe('the Temporal dependency offline (helm 3.21)', () => {
-  it('Chart.yaml declares temporal 1.6.0 from https://go.temporal.io/helm-charts behind temporal.enabled; no third-party chart is vendored', async () => {
-    expect(chartYaml().dependencies).toEqual([{ name: 'temporal', version: '1.6.0', repository: 'https://go.temporal.io/helm-charts', condition: 'temporal.enabled' }]);
+describe('from a checkout: no dependency to fetch, no network (helm 3.21)', () => {
+  it('Chart.yaml declares no dependency; nothing fetched is in the chart directory', async () => {
+    expect(chartYaml().dependencies).toBeUndefined();
     expect(fs.existsSync(path.join(CHART_DIR, 'charts'))).toBe(false);
     expect(fs.readdirSync(CHART_DIR).filter((f) => f.endsWith('.tgz'))).toEqual([]);
     const list = await helm(['dependency', 'list', CHART_DIR]);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^temporal\s+1\.6\.0\s+https:\/\/go\.temporal\.io\/helm-charts\s+missing\s*$/m);
+    expect(list.stdout.trim()).toBe('WARNING: no dependencies at ' + path.join(CHART_DIR, 'charts'));
   }, T);
 
-  it.each([
-    ['temporal.enabled=false (the default)', []],
-    ['temporal.enabled=true (examples/temporal-dependency.yaml)', ['-f', path.join(EXAMPLES_DIR, 'temporal-dependency.yaml')]],
-  ])('helm template refuses the chart while charts/ lacks the dependency, whatever its condition: %s', async (_what, args) => {
-    const r = await helm(['template', 'rel', CHART_DIR, ...args]);
-    expect(r.code).not.toBe(0);
-    expect(r.stdout).toBe('');
-    // `helm dependency build` (which needs go.temporal.io, unreachable here) is what fetches it into charts/.
-    expect(r.stderr).toContain(MISSING_DEPENDENCY);
-  }, T);
-
-  it('the offline copy the other tests render differs from the chart only by the dependency declaration', () => {
-    const original = chartYaml() as unknown as Record<string, unknown>;
-    const copy = chartYaml(offline) as unknown as Record<string, unknown>;
-    expect(copy.dependencies).toBeUndefined();
-    delete original.dependencies;
-    expect(copy).toEqual(original);
-    for (const dir of ['templates', 'crds', 'examples']) {
-      for (const f of fs.readdirSync(path.join(CHART_DIR, dir))) {
-        expect(fs.readFileSync(path.join(offline, dir, f), 'utf8')).toBe(fs.readFileSync(path.join(CHART_DIR, dir, f), 'utf8'));
-      }
-    }
-    expect(fs.readFileSync(path.join(offline, 'values.yaml'), 'utf8')).toBe(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8'));
-    expect(fs.readFileSync(path.join(offline, 'values.schema.json'), 'utf8')).toBe(fs.readFileSync(path.join(CHART_DIR, 'values.schema.json'), 'utf8'));
-  });
-});
-
-describe('helm lint (the chart itself, dependency declared)', () => {
-  it.each(cases)('passes for %s, with the missing dependency as its only warning', async (_name, files) => {
-    const r = await helm(['lint', CHART_DIR, ...[clusterNameValues(), ...files].flatMap((f) => ['-f', f])]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
-    expect(r.stdout).not.toContain('[ERROR]');
-    const warnings = r.stdout.split('\n').filter((l) => l.startsWith('[WARNING]'));
-    expect(warnings).toEqual([`[WARNING] ${CHART_DIR}: chart directory is missing these dependencies: temporal`]);
+  it.each(cases)('helm template and helm lint work with every connection through a dead proxy: %s', async (_name, files) => {
+    const values = [clusterNameValues(), ...files].flatMap((f) => ['-f', f]);
+    const template = await helm(['template', 'rel', CHART_DIR, ...values], { env: NO_NETWORK });
+    expect({ code: template.code, stderr: template.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(template.stdout).toContain('kind: Deployment');
+    const lint = await helm(['lint', CHART_DIR, ...values], { env: NO_NETWORK });
+    expect(lint.code).toBe(0);
+    expect(lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(lint.stdout.split('\n').filter((l) => l.startsWith('[WARNING]') || l.startsWith('[ERROR]'))).toEqual([]);
   }, T);
 });
 
@@ -140,7 +111,7 @@ describe('values schema', () => {
     expect(valueKeys).not.toContain('clusterName');
     expect(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')).toMatch(/^# clusterName: prod-eks-1$/m);
     expect(schemaKeys.filter((k) => k !== 'global' && k !== 'clusterName').sort()).toEqual(valueKeys.sort());
-    // Only the Temporal dependency's values stay open (they are the Temporal chart's to validate).
+    // Only `temporal` stays open: the Temporal chart's naming values, repeated by helm/multi-eni-with-temporal.
     expect(open).toEqual(['temporal']);
   });
 
@@ -171,7 +142,7 @@ describe('values schema', () => {
     expect(lint.code).not.toBe(0);
     expect(lint.stdout).toContain("values don't meet the specifications of the schema(s)");
     expect(lint.stdout).toContain(message);
-    const template = await helm(['template', 'rel', offline, '-f', clusterNameValues(), ...set.flatMap((s) => ['--set', s])]);
+    const template = await helm(['template', 'rel', CHART_DIR, '-f', clusterNameValues(), ...set.flatMap((s) => ['--set', s])]);
     expect(template.code).not.toBe(0);
     expect(template.stderr).toContain(message);
   }, T);
@@ -182,14 +153,14 @@ describe('values schema', () => {
       ['controller.leaderElection.enabled=false'],
       'controller.leaderElection.enabled: must be true when controller.replicas is 2 and the replicas run the watcher',
     ],
-    ['no Temporal address and no Temporal dependency', ['temporalConnection.address='], 'temporalConnection.address: set the Temporal frontend address (host:port), or install Temporal with the chart'],
+    ['no Temporal address and no Temporal in the release', ['temporalConnection.address='], 'temporalConnection.address: set the Temporal frontend address (host:port), or install with Temporal (helm/multi-eni-with-temporal)'],
     [
-      'the dependency enabled while the address points elsewhere',
+      'a Temporal in the release while the address points elsewhere',
       ['temporal.enabled=true'],
-      'temporalConnection.address: "temporal-frontend.temporal.svc:7233" is not a service of the Temporal installed by this chart',
+      'temporalConnection.address: "temporal-frontend.temporal.svc:7233" is not a frontend of the Temporal installed with the controller (temporal.enabled: true, frontends rel-temporal-frontend, rel-temporal-internal-frontend)',
     ],
   ])('helm template refuses %s with a message naming the field', async (_what, set, message) => {
-    const r = await helm(['template', 'rel', offline, '-f', clusterNameValues(), ...set.flatMap((s) => ['--set', s])]);
+    const r = await helm(['template', 'rel', CHART_DIR, '-f', clusterNameValues(), ...set.flatMap((s) => ['--set', s])]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(message);
   }, T);
@@ -198,19 +169,19 @@ describe('values schema', () => {
     const lint = await helm(['lint', CHART_DIR]);
     expect(lint.code).not.toBe(0);
     expect(lint.stdout).toContain("at '': missing property 'clusterName'");
-    const template = await helm(['template', 'rel', offline]);
+    const template = await helm(['template', 'rel', CHART_DIR]);
     expect(template.code).not.toBe(0);
     expect(template.stdout).toBe('');
     expect(template.stderr).toContain("at '': missing property 'clusterName'");
-    const install = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig]);
+    const install = await helm(['install', 'rel', CHART_DIR, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig]);
     expect(install.code).not.toBe(0);
     expect(install.stderr).toContain("at '': missing property 'clusterName'");
     // The examples each name their cluster; without them nothing does.
     for (const f of EXAMPLES) expect(loadYaml<{ clusterName?: string }>(fs.readFileSync(path.join(EXAMPLES_DIR, f), 'utf8')).clusterName).toMatch(CLUSTER_NAME_PATTERN);
-    const skipped = await helm(['template', 'rel', offline, '--skip-schema-validation']);
+    const skipped = await helm(['template', 'rel', CHART_DIR, '--skip-schema-validation']);
     expect(skipped.code).not.toBe(0);
     expect(skipped.stderr).toContain('clusterName: required, no default: set the name of this cluster (--set clusterName=<name>');
-    const skippedDefault = await helm(['template', 'rel', offline, '--skip-schema-validation', '--set', 'clusterName=default']);
+    const skippedDefault = await helm(['template', 'rel', CHART_DIR, '--skip-schema-validation', '--set', 'clusterName=default']);
     expect(skippedDefault.code).not.toBe(0);
     expect(skippedDefault.stderr).toContain('clusterName: "default" is refused: give each cluster sharing an AWS account its own name');
   }, T);
@@ -221,10 +192,10 @@ describe('values schema', () => {
   });
 
   it('accepts what those refusals point to', async () => {
-    await render(offline, { set: ['controller.leaderElection.enabled=false', 'controller.replicas=1'] });
-    await render(offline, { set: ['temporal.enabled=true', 'temporalConnection.address='] });
-    await render(offline, { set: ['temporalConnection.tls.enabled=true'] });
-    await render(offline, { set: ['temporalConnection.tls.enabled=true', 'temporalConnection.tls.caSecret.name=temporal-ca'] });
+    await render(CHART_DIR, { set: ['controller.leaderElection.enabled=false', 'controller.replicas=1'] });
+    await render(CHART_DIR, { set: ['temporal.enabled=true', 'temporalConnection.address='] });
+    await render(CHART_DIR, { set: ['temporalConnection.tls.enabled=true'] });
+    await render(CHART_DIR, { set: ['temporalConnection.tls.enabled=true', 'temporalConnection.tls.caSecret.name=temporal-ca'] });
   }, T);
 });
 
@@ -232,7 +203,6 @@ describe('values schema', () => {
 // (the same variables: both read them with common/temporal-connection.ts).
 const expectedTemporal: Record<string, { address: string; controller: Record<string, string>; agent: Record<string, string>; secrets: string[] }> = {
   'default values': { address: 'temporal-frontend.temporal.svc:7233', controller: {}, agent: {}, secrets: [] },
-  'examples/temporal-dependency.yaml': { address: 'rel-temporal-frontend.multi-eni.svc:7233', controller: {}, agent: {}, secrets: [] },
   'examples/external-temporal.yaml': {
     address: 'temporal-frontend.temporal.svc.cluster.local:7233',
     controller: {
@@ -265,13 +235,13 @@ const expectedTemporal: Record<string, { address: string; controller: Record<str
 
 const pick = (env: Record<string, string>, prefix: string) => Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith(prefix)));
 
-describe('helm template of the offline copy', () => {
+describe('helm template', () => {
   it('every example has its expectations here', () => {
     expect(Object.keys(expectedTemporal).sort()).toEqual(cases.map(([n]) => n).sort());
   });
 
   it.each(cases)('renders %s: the expected objects and Temporal connection', async (name, files) => {
-    const { objects } = await render(offline, { valuesFiles: files, includeCrds: true });
+    const { objects } = await render(CHART_DIR, { valuesFiles: files, includeCrds: true });
     const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(kinds).toEqual(
       [
@@ -309,7 +279,7 @@ describe('helm template of the offline copy', () => {
   }, T);
 
   it.each(cases)('%s: the node agent environment is exactly what node-agent/config.ts reads, and it parses', async (_name, files) => {
-    const { objects } = await render(offline, { valuesFiles: files });
+    const { objects } = await render(CHART_DIR, { valuesFiles: files });
     const env = envOf(find(objects, 'DaemonSet'));
     const known = Object.keys(NodeAgentEnvSchema.shape);
     expect(Object.keys(env).filter((k) => !known.includes(k))).toEqual([]);
@@ -320,13 +290,13 @@ describe('helm template of the offline copy', () => {
   }, T);
 
   it.each(cases)('%s: the controller process accepts the rendered environment (workers/controller.ts ControllerEnvSchema)', async (_name, files) => {
-    const { objects } = await render(offline, { valuesFiles: files });
+    const { objects } = await render(CHART_DIR, { valuesFiles: files });
     const result = await startControllerWith(envOf(find(objects, 'Deployment')));
     expect(result).toEqual({ configAccepted: true, output: expect.any(String) });
   }, T);
 
   it('the EC2 budget and rate limit values: the scale split across replicas, overrides as JSON, the rate limit only when set; the controller accepts them', async () => {
-    const { objects } = await render(offline, {
+    const { objects } = await render(CHART_DIR, {
       set: [
         'controller.replicas=4',
         'aws.ec2RateLimit=15',
@@ -341,7 +311,7 @@ describe('helm template of the offline copy', () => {
   }, T);
 
   it('the same check refuses a bad environment (so it can fail)', async () => {
-    const { objects } = await render(offline);
+    const { objects } = await render(CHART_DIR);
     const env = { ...envOf(find(objects, 'Deployment')), EC2_RATE_LIMIT: '-1', COMPONENTS: 'worker,sweeper' };
     const result = await startControllerWith(env);
     expect(result.configAccepted).toBe(false);
@@ -357,7 +327,7 @@ describe('helm template of the offline copy', () => {
   }, T);
 
   it('the controller Deployment: one process for watcher + worker, leader election, probes and metrics', async () => {
-    const { objects } = await render(offline, { set: ['controller.iamRoleArn=arn:aws:iam::111122223333:role/multi-eni'] });
+    const { objects } = await render(CHART_DIR, { set: ['controller.iamRoleArn=arn:aws:iam::111122223333:role/multi-eni'] });
     const deploy = find(objects, 'Deployment');
     const spec = podSpec(deploy);
     const c = spec.containers[0]! as unknown as Record<string, unknown> & { args: string[]; ports: { name: string; containerPort: number }[] };
@@ -394,7 +364,7 @@ describe('helm template of the offline copy', () => {
   }, T);
 
   it('the node agent DaemonSet: host network, node name from the downward API, only the host mounts and privileges it needs', async () => {
-    const { objects } = await render(offline);
+    const { objects } = await render(CHART_DIR);
     const ds = find(objects, 'DaemonSet');
     const spec = podSpec(ds);
     const c = spec.containers[0]!;
@@ -419,12 +389,12 @@ describe('helm template of the offline copy', () => {
       capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    const privileged = podSpec(find((await render(offline, { set: ['nodeAgent.privileged=true'] })).objects, 'DaemonSet')).containers[0]!.securityContext;
+    const privileged = podSpec(find((await render(CHART_DIR, { set: ['nodeAgent.privileged=true'] })).objects, 'DaemonSet')).containers[0]!.securityContext;
     expect(privileged).toEqual({ runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true, privileged: true });
   }, T);
 
   it('RBAC as rendered: the controller reads nodes, patches NodeENIs and their status; the node agent has no cluster-wide rights', async () => {
-    const { objects } = await render(offline, { set: ['nodeAgent.devicePlugin.namespace=sriov'] });
+    const { objects } = await render(CHART_DIR, { set: ['nodeAgent.devicePlugin.namespace=sriov'] });
     const rules = (o: K8sObject) => (o as unknown as { rules: unknown[] }).rules;
     expect(objects.filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata.name)).toEqual(['rel-multi-eni-controller-controller']);
     expect(rules(find(objects, 'ClusterRole'))).toEqual([
@@ -448,13 +418,13 @@ describe('helm template of the offline copy', () => {
     expect(rules(agent)).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] }]);
     expect(subjects(find(objects, 'RoleBinding', '-node-agent'))).toEqual(['rel-multi-eni-controller-node-agent']);
     // Without leader election (one replica) there is no Lease to touch, so no Lease rights either.
-    const single = await render(offline, { set: ['controller.replicas=1', 'controller.leaderElection.enabled=false'] });
+    const single = await render(CHART_DIR, { set: ['controller.replicas=1', 'controller.leaderElection.enabled=false'] });
     expect(single.objects.filter((o) => o.metadata.name.endsWith('-lease'))).toEqual([]);
     expect(single.objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
   }, T);
 
   it("the node agent's pod-delete admission policy: on by default, bound to the agent's ServiceAccount, the device plugin selector as CEL; off by a switch", async () => {
-    const { objects } = await render(offline, { set: ['nodeAgent.devicePlugin.namespace=sriov', 'nodeAgent.devicePlugin.labelSelector=app=sriovdp\\,!legacy\\,tier!=canary\\,x'] });
+    const { objects } = await render(CHART_DIR, { set: ['nodeAgent.devicePlugin.namespace=sriov', 'nodeAgent.devicePlugin.labelSelector=app=sriovdp\\,!legacy\\,tier!=canary\\,x'] });
     type Policy = {
       spec: {
         failurePolicy: string;
@@ -479,25 +449,26 @@ describe('helm template of the offline copy', () => {
     expect(dry.stderr).toBe('');
     expect(dry.stdout.trim().split('\n')).toHaveLength(2);
     // Off (clusters before 1.30): neither object; the agent keeps its plain Role.
-    const off = await render(offline, { set: ['nodeAgent.devicePlugin.admissionPolicy.enabled=false'] });
+    const off = await render(CHART_DIR, { set: ['nodeAgent.devicePlugin.admissionPolicy.enabled=false'] });
     expect(off.objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
     expect(find(off.objects, 'Role', '-node-agent')).toBeDefined();
     // No node agent, no policy for it.
-    const noAgent = await render(offline, { set: ['nodeAgent.enabled=false'] });
+    const noAgent = await render(CHART_DIR, { set: ['nodeAgent.enabled=false'] });
     expect(noAgent.objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
   }, T);
 
   it('NOTES.txt tells how to open the Temporal Web UI and check NodeENIs', async () => {
-    const dep = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', path.join(EXAMPLES_DIR, 'temporal-dependency.yaml')]);
+    // As helm/multi-eni-with-temporal renders it: a Temporal in the same release.
+    const dep = await helm(['install', 'rel', CHART_DIR, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', clusterNameValues(), '--set', 'temporal.enabled=true', '--set', 'temporalConnection.address=']);
     expect(dep.code).toBe(0);
     const notes = dep.stdout.slice(dep.stdout.indexOf('NOTES:'));
     expect(notes).toContain('kubectl get nodeenis -o wide');
     expect(notes).toContain('kubectl -n multi-eni port-forward svc/rel-temporal-web 8080:8080');
-    const cloud = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', path.join(EXAMPLES_DIR, 'temporal-cloud-api-key.yaml')]);
+    const cloud = await helm(['install', 'rel', CHART_DIR, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', path.join(EXAMPLES_DIR, 'temporal-cloud-api-key.yaml')]);
     expect(cloud.code).toBe(0);
     expect(cloud.stdout).toContain('https://cloud.temporal.io/namespaces/multi-eni.a1b2c/workflows');
     expect(cloud.stdout).toContain('tcld namespace search-attributes add --namespace multi-eni.a1b2c');
-    const plain = await helm(['install', 'rel', offline, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', clusterNameValues()]);
+    const plain = await helm(['install', 'rel', CHART_DIR, '--dry-run=client', '--namespace', 'multi-eni', '--kubeconfig', state.kube.kubeconfig, '-f', clusterNameValues()]);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toContain('kubectl -n temporal port-forward svc/temporal-web 8080:8080');
     expect(plain.stdout).toContain(`Cluster:   ${TEST_CLUSTER_NAME} (tag multi-eni.networking.k8s.aws/cluster on every ENI this controller manages)`);
@@ -507,7 +478,7 @@ describe('helm template of the offline copy', () => {
 describe('the rendered manifests against the real kube-apiserver', () => {
   it.each(cases)('server-side dry run accepts every object of %s, the CRD included', async (_name, files) => {
     const ns = await testNamespace(`helm-dry-${EXAMPLES.indexOf(path.basename(files[0] ?? '')) + 1}`);
-    const { objects, yaml } = await render(offline, { namespace: ns, valuesFiles: files, includeCrds: true });
+    const { objects, yaml } = await render(CHART_DIR, { namespace: ns, valuesFiles: files, includeCrds: true });
     const r = await kubectl(state.kube.kubeconfig, ['apply', '--dry-run=server', '-f', '-'], { input: yaml });
     expect(r.stderr.split('\n').filter((l) => l && !l.includes('last-applied-configuration'))).toEqual([]);
     expect(r.code).toBe(0);
@@ -519,7 +490,7 @@ describe('the rendered manifests against the real kube-apiserver', () => {
 
   it('Pod Security: the controller meets "restricted"; the node agent asks for exactly host network, host paths, root and NET_ADMIN', async () => {
     const ns = await testNamespace('helm-psa', { 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/warn-version': 'latest' });
-    const { objects } = await render(offline, { namespace: ns });
+    const { objects } = await render(CHART_DIR, { namespace: ns });
     const controller = await kubectl(state.kube.kubeconfig, ['apply', '--dry-run=server', '-f', '-'], { input: manifestsYaml([find(objects, 'Deployment')]) });
     expect(controller.code).toBe(0);
     expect(controller.stderr).toBe('');

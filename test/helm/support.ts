@@ -1,5 +1,6 @@
-// Helpers for the chart tests: run helm and kubectl from the stack's tool cache, render the chart, and make the
-// offline copy of the chart that helm can render without the Temporal dependency present.
+// Helpers for the chart tests: run helm and kubectl from the stack's tool cache, render the charts, and make the
+// copy of helm/multi-eni-with-temporal that helm can build and render without the Temporal chart (not fetched:
+// the tests talk only to loopback).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,9 +15,15 @@ export const EXAMPLES = fs
   .filter((f) => f.endsWith('.yaml'))
   .sort();
 
-/** The refusal helm 3 prints when a dependency declared in Chart.yaml is not in charts/ (template, install). */
-export const MISSING_DEPENDENCY =
-  'An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: temporal';
+/** helm/multi-eni-with-temporal: the controller chart and the Temporal chart in one release. */
+export const UMBRELLA_DIR = path.join(REPO_ROOT, 'helm', 'multi-eni-with-temporal');
+export const UMBRELLA_EXAMPLES_DIR = path.join(UMBRELLA_DIR, 'examples');
+
+/**
+ * An environment for helm in which any connection beyond loopback fails: every HTTP(S) request goes to a proxy
+ * on a closed loopback port. A helm command that succeeds with it needed no network.
+ */
+export const NO_NETWORK: NodeJS.ProcessEnv = { HTTP_PROXY: 'http://127.0.0.1:1', HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: '', http_proxy: 'http://127.0.0.1:1', https_proxy: 'http://127.0.0.1:1', no_proxy: '' };
 
 export interface RunResult {
   code: number;
@@ -71,19 +78,32 @@ export function chartYaml(dir = CHART_DIR): { name: string; version: string; dep
 }
 
 /**
- * Helm 3 refuses `helm template`/`helm install` while a dependency declared in Chart.yaml is missing from charts/,
- * whatever its `condition`, and `helm dependency build` needs the dependency's repository (not reachable here;
- * third-party chart code is not vendored). To render this chart's own templates offline, the tests use a copy of
- * the chart whose Chart.yaml has the `dependencies` entry removed and nothing else changed. With
- * `temporal.enabled: false` that is exactly what helm renders once the dependency is present; with
- * `temporal.enabled: true` the Temporal chart's own manifests are missing from the output.
+ * A throwaway copy of the controller chart, for tests that may write into it. The chart renders from the checkout
+ * as it is (no dependency, no network).
  */
 export function offlineCopy(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mec-chart-'));
   fs.cpSync(CHART_DIR, dir, { recursive: true });
-  const chart = chartYaml(dir) as Record<string, unknown>;
-  delete chart.dependencies;
+  return dir;
+}
+
+/**
+ * helm/multi-eni-with-temporal as far as it builds without the network: a copy (next to a link to the controller
+ * chart, so that `file://../multi-eni-controller` resolves) whose Chart.yaml lists only the controller, then
+ * `helm dependency build` with no network, which packages the controller chart from this checkout into charts/.
+ * Everything else (values, templates, examples) is the chart's own. What it renders is the release minus the
+ * Temporal chart's objects. Returns the copy's chart directory; remove `path.dirname(dir)` afterwards.
+ */
+export async function umbrellaWithoutTemporal(): Promise<string> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mewt-chart-'));
+  const dir = path.join(root, path.basename(UMBRELLA_DIR));
+  fs.cpSync(UMBRELLA_DIR, dir, { recursive: true });
+  fs.symlinkSync(CHART_DIR, path.join(root, path.basename(CHART_DIR)));
+  const chart = chartYaml(dir) as Record<string, unknown> & { dependencies: ChartDependency[] };
+  chart.dependencies = chart.dependencies.filter((d) => d.name !== 'temporal');
   fs.writeFileSync(path.join(dir, 'Chart.yaml'), dumpYaml(chart));
+  const r = await helm(['dependency', 'build', dir], { env: NO_NETWORK });
+  if (r.code !== 0) throw new Error(`helm dependency build ${dir} failed (${r.code}): ${r.stderr}`);
   return dir;
 }
 

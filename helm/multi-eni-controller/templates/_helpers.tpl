@@ -71,7 +71,11 @@ looks for their Events in `default`; the controller writes them there (watcher/e
 */}}
 {{- define "mec.eventNamespace" -}}default{{- end -}}
 
-{{/* The Temporal dependency's full name, computed as the Temporal chart does (temporal.fullname). */}}
+{{/*
+The Temporal installed next to the controller in the same release (helm/multi-eni-with-temporal sets
+temporal.enabled here): its full name, computed as the Temporal chart computes temporal.fullname from the same
+release name and the same nameOverride/fullnameOverride.
+*/}}
 {{- define "mec.temporalFullname" -}}
 {{- $t := .Values.temporal -}}
 {{- if $t.fullnameOverride -}}
@@ -86,14 +90,25 @@ looks for their Events in `default`; the controller writes them there (watcher/e
 {{- end -}}
 {{- end -}}
 
+{{/*
+Name of one of that Temporal's services, (list $ "frontend"): as the Temporal chart's temporal.componentname,
+the full name cut to 62 - len(component) characters so that "-<component>" fits in 63 (a long release name
+shortens the full name, never the component).
+*/}}
+{{- define "mec.temporalComponentName" -}}
+{{- $root := index . 0 -}}
+{{- $component := index . 1 -}}
+{{- printf "%s-%s" (include "mec.temporalFullname" $root | trunc (sub 62 (len $component) | int) | trimSuffix "-") $component -}}
+{{- end -}}
+
 {{/* host:port of the Temporal frontend. */}}
 {{- define "mec.temporalAddress" -}}
 {{- if .Values.temporalConnection.address -}}
 {{- .Values.temporalConnection.address -}}
 {{- else if .Values.temporal.enabled -}}
-{{- printf "%s-frontend.%s.svc:%v" (include "mec.temporalFullname" .) .Release.Namespace (dig "server" "frontend" "service" "port" 7233 .Values.temporal) -}}
+{{- printf "%s.%s.svc:%v" (include "mec.temporalComponentName" (list . "frontend")) .Release.Namespace (dig "server" "frontend" "service" "port" 7233 .Values.temporal) -}}
 {{- else -}}
-{{- fail "temporalConnection.address: set the Temporal frontend address (host:port), or install Temporal with the chart (temporal.enabled: true)" -}}
+{{- fail "temporalConnection.address: set the Temporal frontend address (host:port), or install with Temporal (helm/multi-eni-with-temporal)" -}}
 {{- end -}}
 {{- end -}}
 
@@ -190,9 +205,10 @@ Temporal connection environment: (list $ "controller") or (list $ "node-agent").
 {{- end -}}
 {{- $c := .Values.temporalConnection -}}
 {{- if and .Values.temporal.enabled .Values.temporalConnection.address -}}
-{{- $prefix := printf "%s-" (include "mec.temporalFullname" .) -}}
-{{- if not (hasPrefix $prefix .Values.temporalConnection.address) -}}
-{{- fail (printf "temporalConnection.address: %q is not a service of the Temporal installed by this chart (temporal.enabled: true, services %s*); set it to \"\" to use that Temporal's frontend" .Values.temporalConnection.address $prefix) -}}
+{{- $host := .Values.temporalConnection.address | splitList ":" | first | splitList "." | first -}}
+{{- $frontends := list (include "mec.temporalComponentName" (list . "frontend")) (include "mec.temporalComponentName" (list . "internal-frontend")) -}}
+{{- if not (has $host $frontends) -}}
+{{- fail (printf "temporalConnection.address: %q is not a frontend of the Temporal installed with the controller (temporal.enabled: true, frontends %s); set it to \"\" to use that Temporal's frontend" .Values.temporalConnection.address (join ", " $frontends)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
