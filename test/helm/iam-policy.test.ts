@@ -96,9 +96,16 @@ it('tags: at creation, ENIs of this cluster, and the Go controller ENIs it adopt
   expect(Object.keys(identityTags(sample))).toContain(TAG_CLUSTER);
 });
 
-it('attaches, detaches, modifies and deletes only ENIs carrying this cluster tag', () => {
+it('attaches, detaches, modifies, deletes and assigns addresses only on ENIs carrying this cluster tag', () => {
   const own = statements.find((s) => s.Sid === 'ManageOwnEnis')!;
-  expect(list(own.Action).sort()).toEqual(['ec2:AttachNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DetachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute']);
+  expect(list(own.Action).sort()).toEqual([
+    'ec2:AssignPrivateIpAddresses',
+    'ec2:AttachNetworkInterface',
+    'ec2:DeleteNetworkInterface',
+    'ec2:DetachNetworkInterface',
+    'ec2:ModifyNetworkInterfaceAttribute',
+    'ec2:UnassignPrivateIpAddresses',
+  ]);
   expect(own.Resource).toBe(ENI_ARN);
   expect(own.Condition).toEqual({ StringEquals: { [`ec2:ResourceTag/${TAG_CLUSTER}`]: CLUSTER } });
   // Every other statement naming network interfaces is one of the tagging statements above or create.
