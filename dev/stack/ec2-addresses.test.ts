@@ -2,7 +2,9 @@ import {
   addressProblem,
   allocateAddresses,
   allocatePrefixes,
+  assignAddressRequest,
   assignPrivateIpAddressesXml,
+  createAddressRequest,
   intToIp,
   ipToInt,
   ipv4Count,
@@ -138,5 +140,41 @@ describe('query lists and XML', () => {
     const xml = assignPrivateIpAddressesXml('ns', 'r1', 'eni-1', [], ['10.10.1.224/28']);
     expect(xml).toContain('<networkInterfaceId>eni-1</networkInterfaceId><assignedPrivateIpAddressesSet/><assignedIpv4PrefixSet><item><ipv4Prefix>10.10.1.224/28</ipv4Prefix></item></assignedIpv4PrefixSet>');
     expect(assignPrivateIpAddressesXml('ns', 'r1', 'eni-1', ['10.10.1.9'], [])).toContain('<assignedPrivateIpAddressesSet><item><privateIpAddress>10.10.1.9</privateIpAddress></item></assignedPrivateIpAddressesSet><assignedIpv4PrefixSet/>');
+  });
+});
+
+describe('what a request asks for', () => {
+  const q = (o: Record<string, string>) => new Map(Object.entries(o));
+
+  it('CreateNetworkInterface: the primary named or flagged, the secondaries, the prefixes; plain when nothing is asked', () => {
+    expect(createAddressRequest(q({ SubnetId: 's' }))).toEqual({ namedSecondaries: [], namedPrefixes: [], plain: true });
+    expect(createAddressRequest(q({ SecondaryPrivateIpAddressCount: '2' }))).toMatchObject({ secondaryCount: 2, plain: false });
+    expect(
+      createAddressRequest(q({ 'PrivateIpAddresses.1.PrivateIpAddress': '10.0.0.5', 'PrivateIpAddresses.2.PrivateIpAddress': '10.0.0.6', 'PrivateIpAddresses.2.Primary': 'true' })),
+    ).toMatchObject({ namedPrimary: '10.0.0.6', namedSecondaries: ['10.0.0.5'] });
+    expect(createAddressRequest(q({ PrivateIpAddress: '10.0.0.9', Ipv4PrefixCount: '2' }))).toMatchObject({ namedPrimary: '10.0.0.9', prefixCount: 2, plain: false });
+    expect(createAddressRequest(q({ 'Ipv4Prefix.2.Ipv4Prefix': '10.0.0.32/28', 'Ipv4Prefix.1.Ipv4Prefix': '10.0.0.16/28' }))).toMatchObject({ namedPrefixes: ['10.0.0.16/28', '10.0.0.32/28'] });
+  });
+
+  it('CreateNetworkInterface: refuses the combinations EC2 refuses, and counts that are not numbers', () => {
+    const code = (o: Record<string, string>) => {
+      const r = createAddressRequest(q(o));
+      return 'error' in r ? r.error.code : 'ok';
+    };
+    expect(code({ Ipv4PrefixCount: '1', 'Ipv4Prefix.1.Ipv4Prefix': '10.0.0.16/28' })).toBe('InvalidParameterCombination');
+    expect(code({ Ipv4PrefixCount: '1', SecondaryPrivateIpAddressCount: '1' })).toBe('InvalidParameterCombination');
+    expect(code({ 'Ipv4Prefix.1.Ipv4Prefix': '10.0.0.16/28', 'PrivateIpAddresses.1.PrivateIpAddress': '10.0.0.5', 'PrivateIpAddresses.2.PrivateIpAddress': '10.0.0.6' })).toBe('InvalidParameterCombination');
+    expect(code({ SecondaryPrivateIpAddressCount: '1', 'PrivateIpAddresses.1.PrivateIpAddress': '10.0.0.5', 'PrivateIpAddresses.2.PrivateIpAddress': '10.0.0.6' })).toBe('InvalidParameterCombination');
+    expect(code({ SecondaryPrivateIpAddressCount: '1', PrivateIpAddress: '10.0.0.5' })).toBe('ok');
+    expect(code({ Ipv4PrefixCount: 'two' })).toBe('InvalidParameterValue');
+    expect(code({ SecondaryPrivateIpAddressCount: '-1' })).toBe('InvalidParameterValue');
+  });
+
+  it('AssignPrivateIpAddresses: addresses or a count, prefixes or a count; empty when nothing is asked', () => {
+    expect(assignAddressRequest(q({ NetworkInterfaceId: 'eni-1' }))).toMatchObject({ empty: true });
+    expect(assignAddressRequest(q({ 'PrivateIpAddress.1': '10.0.0.5', Ipv4PrefixCount: '1' }))).toEqual({ namedIps: ['10.0.0.5'], namedPrefixes: [], prefixCount: 1, empty: false });
+    expect(assignAddressRequest(q({ 'Ipv4Prefix.1': '10.0.0.16/28', SecondaryPrivateIpAddressCount: '3' }))).toMatchObject({ namedPrefixes: ['10.0.0.16/28'], count: 3, empty: false });
+    expect(assignAddressRequest(q({ 'PrivateIpAddress.1': '10.0.0.5', SecondaryPrivateIpAddressCount: '1' }))).toMatchObject({ error: { code: 'InvalidParameterCombination' } });
+    expect(assignAddressRequest(q({ 'Ipv4Prefix.1': '10.0.0.16/28', Ipv4PrefixCount: '1' }))).toMatchObject({ error: { code: 'InvalidParameterCombination' } });
   });
 });

@@ -139,6 +139,89 @@ export const ipv4Count = (privateIps: number, prefixes: number) => privateIps + 
 // ---------------------------------------------------------------------------------------------------
 // Query parameters and XML
 
+/** A non-negative integer query parameter; undefined when absent, NaN when not such a number. */
+function countParam(params: ReadonlyMap<string, string>, name: string): number | undefined {
+  const v = params.get(name);
+  if (v === undefined) return undefined;
+  return /^\d+$/.test(v) ? Number(v) : NaN;
+}
+
+export interface RequestError {
+  error: { code: string; message: string };
+}
+const refuse = (code: string, message: string): RequestError => ({ error: { code, message } });
+const badCount = () => refuse('InvalidParameterValue', 'Ipv4PrefixCount and SecondaryPrivateIpAddressCount must be non-negative integers.');
+
+export interface CreateAddressRequest {
+  /** PrivateIpAddress, else the address flagged Primary in PrivateIpAddresses, else its first. */
+  namedPrimary?: string;
+  namedSecondaries: string[];
+  secondaryCount?: number;
+  namedPrefixes: string[];
+  prefixCount?: number;
+  /** Neither an address nor a prefix asked for. */
+  plain: boolean;
+}
+
+/**
+ * What a CreateNetworkInterface asks for in addresses and prefixes, or EC2's refusal of the combination.
+ * CreateNetworkInterface (EC2 API Reference): Ipv4PrefixCount and Ipv4Prefix.N exclude each other and "specific
+ * private IPv4 addresses, or a count of private IPv4 addresses"; SecondaryPrivateIpAddressCount cannot go with
+ * "more than one private IP address using privateIpAddresses". A static primary (PrivateIpAddress) is taken with
+ * prefixes (not documented either way).
+ */
+export function createAddressRequest(params: ReadonlyMap<string, string>): CreateAddressRequest | RequestError {
+  const prefixCount = countParam(params, 'Ipv4PrefixCount');
+  const secondaryCount = countParam(params, 'SecondaryPrivateIpAddressCount');
+  if (Number.isNaN(prefixCount) || Number.isNaN(secondaryCount)) return badCount();
+  const namedPrefixes = queryList(params, 'Ipv4Prefix', 'Ipv4Prefix');
+  const listed = [...params]
+    .map(([k, v]) => [/^PrivateIpAddresses\.(\d+)\.PrivateIpAddress$/.exec(k)?.[1], v] as const)
+    .filter((e): e is readonly [string, string] => e[0] !== undefined)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([i, ip]) => ({ ip, primary: params.get(`PrivateIpAddresses.${i}.Primary`) === 'true' }));
+  const wantsPrefixes = prefixCount !== undefined || namedPrefixes.length > 0;
+  if (prefixCount !== undefined && namedPrefixes.length > 0) return refuse('InvalidParameterCombination', "You can't specify a count of IPv4 prefixes and specific IPv4 prefixes.");
+  if (wantsPrefixes && (secondaryCount !== undefined || listed.length > 1)) {
+    return refuse('InvalidParameterCombination', "You can't specify IPv4 prefixes together with specific secondary private IPv4 addresses or a count of them.");
+  }
+  if (secondaryCount !== undefined && listed.length > 1) return refuse('InvalidParameterCombination', "You can't specify a count of secondary private IPv4 addresses and more than one private IPv4 address.");
+  const namedPrimary = params.get('PrivateIpAddress') ?? listed.find((l) => l.primary)?.ip ?? listed[0]?.ip;
+  return {
+    namedPrimary,
+    namedSecondaries: listed.map((l) => l.ip).filter((ip) => ip !== namedPrimary),
+    secondaryCount,
+    namedPrefixes,
+    prefixCount,
+    plain: !wantsPrefixes && secondaryCount === undefined && namedPrimary === undefined,
+  };
+}
+
+export interface AssignAddressRequest {
+  namedIps: string[];
+  count?: number;
+  namedPrefixes: string[];
+  prefixCount?: number;
+  /** Nothing asked for. */
+  empty: boolean;
+}
+
+/**
+ * What an AssignPrivateIpAddresses asks for, or EC2's refusal: "You must specify either the IP addresses or the IP
+ * address count", and "either the IPv4 Prefix Delegation prefixes, or the IPv4 Prefix Delegation count"
+ * (AssignPrivateIpAddresses, EC2 API Reference).
+ */
+export function assignAddressRequest(params: ReadonlyMap<string, string>): AssignAddressRequest | RequestError {
+  const count = countParam(params, 'SecondaryPrivateIpAddressCount');
+  const prefixCount = countParam(params, 'Ipv4PrefixCount');
+  if (Number.isNaN(prefixCount) || Number.isNaN(count)) return badCount();
+  const namedIps = queryList(params, 'PrivateIpAddress');
+  const namedPrefixes = queryList(params, 'Ipv4Prefix');
+  if (count !== undefined && namedIps.length > 0) return refuse('InvalidParameterCombination', 'Specify either private IP addresses or a count of them, not both.');
+  if (prefixCount !== undefined && namedPrefixes.length > 0) return refuse('InvalidParameterCombination', 'Specify either IPv4 prefixes or a count of them, not both.');
+  return { namedIps, count, namedPrefixes, prefixCount, empty: !count && namedIps.length === 0 && !prefixCount && namedPrefixes.length === 0 };
+}
+
 /** The values of a flat EC2 query list: `Name.1`, `Name.2`, … (or `Name.1.Member`, … with a member name). */
 export function queryList(params: ReadonlyMap<string, string>, name: string, member?: string): string[] {
   const re = new RegExp(`^${name.replace(/\./g, '\\.')}\\.(\\d+)${member ? `\\.${member}` : ''}$`);

@@ -13,7 +13,9 @@ import {
   addressProblem,
   allocateAddresses,
   allocatePrefixes,
+  assignAddressRequest,
   assignPrivateIpAddressesXml,
+  createAddressRequest,
   ipToInt,
   ipv4Count,
   parseCidr,
@@ -425,13 +427,6 @@ type Forward = (params?: ReadonlyMap<string, string>) => Promise<Answer>;
 /** `params` without the keys `drop` matches. */
 const withoutKeys = (params: ReadonlyMap<string, string>, drop: RegExp) => new Map([...params].filter(([k]) => !drop.test(k)));
 
-/** A non-negative integer query parameter; undefined when absent, NaN when not such a number. */
-function countParam(params: ReadonlyMap<string, string>, name: string): number | undefined {
-  const v = params.get(name);
-  if (v === undefined) return undefined;
-  return /^\d+$/.test(v) ? Number(v) : NaN;
-}
-
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'proxy-connection', 'upgrade']);
 
 export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
@@ -622,7 +617,6 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     return { usage: { subnet, addresses, prefixes }, enis };
   }
 
-  const combination = (message: string) => errorAnswer(400, 'InvalidParameterCombination', message);
   const eniNotFound = (eni: string) => errorAnswer(400, 'InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${eni}' does not exist`);
   // EC2 error codes (API Reference, "Error codes for the Amazon EC2 API"): InvalidIPAddress.InUse "The specified
   // IP address is already in use"; InsufficientFreeAddressesInSubnet "The specified subnet does not contain enough
@@ -660,21 +654,10 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
    */
   async function createWithAddresses(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: Forward): Promise<Answer> {
     const subnetId = params.get('SubnetId');
-    const prefixCount = countParam(params, 'Ipv4PrefixCount');
-    const secondaryCount = countParam(params, 'SecondaryPrivateIpAddressCount');
-    const namedPrefixes = queryList(params, 'Ipv4Prefix', 'Ipv4Prefix');
-    const listed = [...params]
-      .map(([k, v]) => [/^PrivateIpAddresses\.(\d+)\.PrivateIpAddress$/.exec(k)?.[1], v] as const)
-      .filter((e): e is readonly [string, string] => e[0] !== undefined)
-      .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([i, ip]) => ({ ip, primary: params.get(`PrivateIpAddresses.${i}.Primary`) === 'true' }));
-    if (Number.isNaN(prefixCount) || Number.isNaN(secondaryCount)) return errorAnswer(400, 'InvalidParameterValue', 'Ipv4PrefixCount and SecondaryPrivateIpAddressCount must be non-negative integers.');
-    const wantsPrefixes = prefixCount !== undefined || namedPrefixes.length > 0;
-    if (prefixCount !== undefined && namedPrefixes.length > 0) return combination("You can't specify a count of IPv4 prefixes and specific IPv4 prefixes.");
-    if (wantsPrefixes && (secondaryCount !== undefined || listed.length > 1)) return combination("You can't specify IPv4 prefixes together with specific secondary private IPv4 addresses or a count of them.");
-    if (secondaryCount !== undefined && listed.length > 1) return combination("You can't specify a count of secondary private IPv4 addresses and more than one private IPv4 address.");
+    const req = createAddressRequest(params);
+    if ('error' in req) return errorAnswer(400, req.error.code, req.error.message);
+    const { namedPrimary, namedSecondaries, secondaryCount, namedPrefixes, prefixCount, plain } = req;
     if (!subnetId) return fwd();
-    const plain = !wantsPrefixes && secondaryCount === undefined && listed.length === 0 && !params.has('PrivateIpAddress');
     // Serialised per subnet, plain creates too, so that no address moto picks lands in a block being delegated.
     return serialized(subnetQueues, subnetId, async () => {
       // A plain create in a subnet where no prefix is delegated: moto picks the address, as it always did, and the
@@ -682,8 +665,6 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       if (plain && !subnetHasPrefixes(subnetId)) return fwd();
       const su = await subnetUsage(headers, subnetId);
       if (!su) return fwd(); // unknown subnet: moto answers InvalidSubnetID.NotFound
-      const namedPrimary = params.get('PrivateIpAddress') ?? listed.find((l) => l.primary)?.ip ?? listed[0]?.ip;
-      const namedSecondaries = listed.map((l) => l.ip).filter((ip) => ip !== namedPrimary);
       const named = namedPrimary === undefined ? namedSecondaries : [namedPrimary, ...namedSecondaries];
       const refused = namedRefusal(su.usage, named, namedPrefixes);
       if (refused) return refused;
@@ -736,14 +717,10 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
    */
   async function assignPrivateIpAddresses(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: Forward): Promise<Answer> {
     const eniId = params.get('NetworkInterfaceId') ?? '';
-    const namedIps = queryList(params, 'PrivateIpAddress');
-    const namedPrefixes = queryList(params, 'Ipv4Prefix');
-    const count = countParam(params, 'SecondaryPrivateIpAddressCount');
-    const prefixCount = countParam(params, 'Ipv4PrefixCount');
-    if (Number.isNaN(prefixCount) || Number.isNaN(count)) return errorAnswer(400, 'InvalidParameterValue', 'Ipv4PrefixCount and SecondaryPrivateIpAddressCount must be non-negative integers.');
-    if (count !== undefined && namedIps.length > 0) return combination('Specify either private IP addresses or a count of them, not both.');
-    if (prefixCount !== undefined && namedPrefixes.length > 0) return combination('Specify either IPv4 prefixes or a count of them, not both.');
-    if (!count && namedIps.length === 0 && !prefixCount && namedPrefixes.length === 0) return fwd();
+    const req = assignAddressRequest(params);
+    if ('error' in req) return errorAnswer(400, req.error.code, req.error.message);
+    const { namedIps, namedPrefixes, count, prefixCount } = req;
+    if (req.empty) return fwd();
     const self = (await describeEnis(headers, 'network-interface-id', eniId))?.[0];
     if (!self?.subnetId) return eniNotFound(eniId);
     if (!semantics.ipv4Prefixes) {
