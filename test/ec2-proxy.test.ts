@@ -5,14 +5,18 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  AssignPrivateIpAddressesCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
+  CreateSubnetCommand,
+  type CreateNetworkInterfaceCommandInput,
   DeleteNetworkInterfaceCommand,
   DescribeNetworkInterfacesCommand,
   DetachNetworkInterfaceCommand,
   DescribeSubnetsCommand,
   EC2Client,
   ModifyNetworkInterfaceAttributeCommand,
+  UnassignPrivateIpAddressesCommand,
   type NetworkInterface,
 } from '@aws-sdk/client-ec2';
 import { startEc2Proxy, DEFAULT_BUCKETS, DEFAULT_FAULTS, DEFAULT_SEMANTICS, type CallsReport, type Ec2Proxy } from '../dev/stack/ec2-proxy.js';
@@ -465,5 +469,167 @@ describe('EC2 rules moto does not enforce', () => {
     expect(new Set(first).size).toBeGreaterThan(1);
     const bad = await fetch(`${proxy.url}/_proxy/semantics`, { method: 'PUT', body: JSON.stringify({ attachingMs: [900, 100] }) });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('addresses on the ENI: secondary IPv4 addresses and /28 prefixes', () => {
+  // Each test gets its own subnet of the seeded VPC, so what other tests allocated cannot get in the way.
+  let nextSubnet = 100;
+  async function freshSubnet(length = 24): Promise<{ id: string; cidr: string }> {
+    const cidr = `10.10.${nextSubnet++}.0/${length}`;
+    const r = await direct.send(new CreateSubnetCommand({ VpcId: seed.vpcId, CidrBlock: cidr, AvailabilityZone: 'us-east-1a' }));
+    return { id: r.Subnet!.SubnetId!, cidr };
+  }
+  const create = async (SubnetId: string, extra: Omit<CreateNetworkInterfaceCommandInput, 'SubnetId'> = {}) =>
+    (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId, Groups: [seed.securityGroups[0]!.id], ...extra }))).NetworkInterface!;
+  const ips = (n: NetworkInterface) => (n.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress!);
+  const prefixes = (n: NetworkInterface) => (n.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix!);
+  /** Every address of an ENI's prefixes and private addresses, as numbers. */
+  const footprint = (n: NetworkInterface): number[] => {
+    const num = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    return [...ips(n).map(num), ...prefixes(n).flatMap((p) => Array.from({ length: 16 }, (_, i) => num(p.split('/')[0]!) + i))];
+  };
+  const inCidr = (cidr: string) => (p: string) => p.startsWith(cidr.split('.').slice(0, 3).join('.') + '.');
+
+  it('create with secondary addresses or with prefixes: the answer and describe list them, aligned /28s of the subnet, nothing overlapping', async () => {
+    const subnet = await freshSubnet();
+    const withIps = await create(subnet.id, { SecondaryPrivateIpAddressCount: 2 });
+    expect(ips(withIps)).toHaveLength(3);
+    expect(withIps.PrivateIpAddresses!.filter((a) => a.Primary).map((a) => a.PrivateIpAddress)).toEqual([withIps.PrivateIpAddress]);
+    expect(withIps.Ipv4Prefixes).toBeUndefined();
+    const withPrefixes = await create(subnet.id, { Ipv4PrefixCount: 2 });
+    expect(prefixes(withPrefixes)).toHaveLength(2);
+    for (const p of prefixes(withPrefixes)) {
+      expect(p).toMatch(/^10\.10\.\d+\.\d+\/28$/);
+      expect(inCidr(subnet.cidr)(p)).toBe(true);
+      expect(Number(p.split('/')[0]!.split('.')[3]) % 16).toBe(0);
+    }
+    const staticPrimary = await create(subnet.id, { PrivateIpAddress: `${subnet.cidr.split('.').slice(0, 3).join('.')}.10`, Ipv4Prefixes: [{ Ipv4Prefix: `${subnet.cidr.split('.').slice(0, 3).join('.')}.32/28` }] });
+    expect(staticPrimary.PrivateIpAddress).toMatch(/\.10$/);
+    expect(prefixes(staticPrimary)).toEqual([`${subnet.cidr.split('.').slice(0, 3).join('.')}.32/28`]);
+
+    // Describe, through the proxy, shows what the creates answered; moto itself knows no prefixes.
+    for (const eni of [withIps, withPrefixes, staticPrimary]) {
+      const seen = await describeEni(eni.NetworkInterfaceId!);
+      expect(ips(seen)).toEqual(ips(eni));
+      expect(prefixes(seen)).toEqual(prefixes(eni));
+    }
+    expect((await describeEni(withPrefixes.NetworkInterfaceId!, direct)).Ipv4Prefixes ?? []).toEqual([]);
+    const all = [withIps, withPrefixes, staticPrimary].flatMap(footprint);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('create refuses what EC2 refuses: prefixes with secondary addresses, a taken or misaligned prefix, an address in use', async () => {
+    const subnet = await freshSubnet();
+    const net = subnet.cidr.split('.').slice(0, 3).join('.');
+    const mixed = await failure(create(subnet.id, { Ipv4PrefixCount: 1, SecondaryPrivateIpAddressCount: 1 }));
+    expect(mixed.name).toBe('InvalidParameterCombination');
+    const both = await failure(create(subnet.id, { Ipv4PrefixCount: 1, Ipv4Prefixes: [{ Ipv4Prefix: `${net}.64/28` }] }));
+    expect(both.name).toBe('InvalidParameterCombination');
+    const first = await create(subnet.id, { Ipv4Prefixes: [{ Ipv4Prefix: `${net}.64/28` }] });
+    const taken = await failure(create(subnet.id, { Ipv4Prefixes: [{ Ipv4Prefix: `${net}.64/28` }] }));
+    expect(taken.name).toBe('InvalidParameterValue');
+    expect(taken.message).toMatch(/overlaps/);
+    const misaligned = await failure(create(subnet.id, { Ipv4Prefixes: [{ Ipv4Prefix: `${net}.72/28` }] }));
+    expect(misaligned.name).toBe('InvalidParameterValue');
+    const inPrefix = await failure(create(subnet.id, { PrivateIpAddress: `${net}.70` }));
+    expect(inPrefix.name).toBe('InvalidIPAddress.InUse');
+    const primaryTaken = await failure(create(subnet.id, { PrivateIpAddress: first.PrivateIpAddress! }));
+    expect(primaryTaken.name).toBe('InvalidIPAddress.InUse');
+    // None of the refused creates reached moto.
+    const inSubnet = await direct.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [subnet.id] }] }));
+    expect(inSubnet.NetworkInterfaces!.map((n) => n.NetworkInterfaceId)).toEqual([first.NetworkInterfaceId]);
+  });
+
+  it('assign and unassign: answered with what the call assigned; a prefix assigned twice or unassigned twice is refused', async () => {
+    const subnet = await freshSubnet();
+    const eni = (await create(subnet.id)).NetworkInterfaceId!;
+    const a1 = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, Ipv4PrefixCount: 1 }));
+    expect(a1.NetworkInterfaceId).toBe(eni);
+    expect(a1.AssignedIpv4Prefixes).toHaveLength(1);
+    expect(a1.AssignedPrivateIpAddresses ?? []).toEqual([]);
+    const p1 = a1.AssignedIpv4Prefixes![0]!.Ipv4Prefix!;
+    const a2 = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, SecondaryPrivateIpAddressCount: 2 }));
+    expect(a2.AssignedPrivateIpAddresses).toHaveLength(2);
+    expect(a2.AssignedIpv4Prefixes ?? []).toEqual([]);
+    const seen = await describeEni(eni);
+    expect(prefixes(seen)).toEqual([p1]);
+    expect(ips(seen)).toEqual(expect.arrayContaining(a2.AssignedPrivateIpAddresses!.map((x) => x.PrivateIpAddress!)));
+    expect(ips(seen)).toHaveLength(3);
+    expect(new Set(footprint(seen)).size).toBe(footprint(seen).length);
+
+    const again = await failure(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, Ipv4Prefixes: [p1] })));
+    expect(again.name).toBe('InvalidParameterValue');
+    await ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, Ipv4Prefixes: [p1] }));
+    expect((await describeEni(eni)).Ipv4Prefixes).toBeUndefined();
+    const twice = await failure(ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, Ipv4Prefixes: [p1] })));
+    expect(twice.name).toBe('InvalidParameterValue');
+    expect(twice.message).toBe(`Some of the specified prefixes are not assigned to interface ${eni}: ${p1}`);
+    // A freed prefix can be named again.
+    const back = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, Ipv4Prefixes: [p1] }));
+    expect(back.AssignedIpv4Prefixes).toEqual([{ Ipv4Prefix: p1 }]);
+
+    const unknown = 'eni-0123456789abcdef0';
+    for (const call of [
+      () => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: unknown, Ipv4PrefixCount: 1 })),
+      () => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: unknown, Ipv4Prefixes: [p1] })),
+    ]) {
+      const err = await failure(call());
+      expect(err.name).toBe('InvalidNetworkInterfaceID.NotFound');
+    }
+  });
+
+  it('a subnet without a free /28 refuses with InsufficientCidrBlocks; a deleted ENI gives its prefixes back; reset forgets them', async () => {
+    // A /26: four /28 blocks, of which the first (EC2's reserved .0–.3) and the last (the broadcast address, and
+    // the ENIs' primary addresses, taken from the top) cannot be delegated: two are left.
+    const subnet = await freshSubnet(26);
+    const first = await create(subnet.id, { Ipv4PrefixCount: 2 });
+    expect(prefixes(first)).toHaveLength(2);
+    const full = await failure(create(subnet.id, { Ipv4PrefixCount: 1 }));
+    expect(full.name).toBe('InsufficientCidrBlocks');
+    // A plain create in a subnet with delegated prefixes gets an address outside them (moto alone draws any).
+    const secondEni = await create(subnet.id);
+    const both = [...footprint(first), ...footprint(secondEni)];
+    expect(new Set(both).size).toBe(both.length);
+    const second = secondEni.NetworkInterfaceId!;
+    const assignFull = await failure(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: second, Ipv4PrefixCount: 1 })));
+    expect(assignFull.name).toBe('InsufficientCidrBlocks');
+
+    await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: first.NetworkInterfaceId! }));
+    const reused = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: second, Ipv4PrefixCount: 2 }));
+    expect(reused.AssignedIpv4Prefixes!.map((p) => p.Ipv4Prefix).sort()).toEqual(prefixes(first).sort());
+
+    await control('POST', '/reset');
+    expect((await describeEni(second)).Ipv4Prefixes).toBeUndefined();
+  });
+
+  it("limits: an attached ENI holds at most its instance type's Ipv4AddressesPerInterface, each prefix counting as one", async () => {
+    await control('PUT', '/semantics', { attachingMs: 0 });
+    const subnet = await freshSubnet();
+    // m5.large: Ipv4AddressesPerInterface 10 (DescribeInstanceTypes).
+    const atLimit = (await create(subnet.id, { SecondaryPrivateIpAddressCount: 8 })).NetworkInterfaceId!;
+    await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: atLimit, Ipv4PrefixCount: 1 })); // 9 + 1 = 10
+    const small = await newInstance('m5.large');
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: atLimit, InstanceId: small, DeviceIndex: 1 }));
+    for (const more of [{ SecondaryPrivateIpAddressCount: 1 }, { Ipv4PrefixCount: 1 }]) {
+      const err = await failure(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: atLimit, ...more })));
+      expect(err.name).toBe('PrivateIpAddressLimitExceeded');
+      expect(err.message).toBe(`${atLimit}: Number of private addresses will exceed limit.`);
+    }
+    const held = await describeEni(atLimit);
+    expect(ips(held).length + prefixes(held).length).toBe(10);
+
+    // Unattached, an ENI may hold more (it has no instance type yet); the attach is refused.
+    const over = (await create(subnet.id, { Ipv4PrefixCount: 10 })).NetworkInterfaceId!; // 1 + 10 = 11
+    const refused = await failure(ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: over, InstanceId: small, DeviceIndex: 2 })));
+    expect(refused.name).toBe('PrivateIpAddressLimitExceeded');
+    expect((await describeEni(over, direct)).Status).toBe('available');
+    // On the default node type (m5.4xlarge, 30 per interface) it fits.
+    const big = await newInstance();
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: over, InstanceId: big, DeviceIndex: 1 }));
+    // Turned off by name, the limit is not enforced.
+    await control('PUT', '/semantics', { addressLimit: false });
+    await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: atLimit, SecondaryPrivateIpAddressCount: 1 }));
+    expect(ips(await describeEni(atLimit))).toHaveLength(10);
   });
 });

@@ -67,11 +67,11 @@ describe('networkInterfaceSet items', () => {
     expect(seen[1]).toMatch(/^<item><attachment>.*<networkInterfaceId>eni-b<.*<tagSet\/><\/item>$/);
   });
 
-  it('summarises each ENI: its own status apart from the attachment status', () => {
+  it('summarises each ENI: its own status apart from the attachment status, and its private addresses', () => {
     expect(parseNetworkInterfaces(xml)).toEqual([
-      { id: 'eni-a', status: 'in-use', attachment: { attachmentId: 'eni-attach-a', instanceId: 'i-1', deviceIndex: 0, status: 'attached' } },
-      { id: 'eni-b', status: 'in-use', attachment: { attachmentId: 'eni-attach-b', instanceId: 'i-1', deviceIndex: 2, status: 'attached' } },
-      { id: 'eni-c', status: 'available' },
+      { id: 'eni-a', status: 'in-use', privateIps: ['10.0.1.4'], attachment: { attachmentId: 'eni-attach-a', instanceId: 'i-1', deviceIndex: 0, status: 'attached' } },
+      { id: 'eni-b', status: 'in-use', privateIps: ['10.0.1.4'], attachment: { attachmentId: 'eni-attach-b', instanceId: 'i-1', deviceIndex: 2, status: 'attached' } },
+      { id: 'eni-c', status: 'available', privateIps: ['10.0.1.4'] },
     ]);
     expect(parseNetworkInterfaces(describeXml().replace('<networkInterfaceSet></networkInterfaceSet>', '<networkInterfaceSet/>'))).toEqual([]);
   });
@@ -152,7 +152,7 @@ describe('moto answers the strict rules read', () => {
 
   it('reads the ENI\'s AZ, subnet and VPC outside its attachment', () => {
     const item = '<item><availabilityZone>us-east-1a</availabilityZone><networkInterfaceId>eni-1</networkInterfaceId><status>available</status><subnetId>subnet-1</subnetId><vpcId>vpc-1</vpcId></item>';
-    expect(parseNetworkInterfaces(describeXml(item))).toEqual([{ id: 'eni-1', status: 'available', availabilityZone: 'us-east-1a', subnetId: 'subnet-1', vpcId: 'vpc-1' }]);
+    expect(parseNetworkInterfaces(describeXml(item))).toEqual([{ id: 'eni-1', status: 'available', availabilityZone: 'us-east-1a', subnetId: 'subnet-1', vpcId: 'vpc-1', privateIps: [] }]);
   });
 });
 

@@ -3,11 +3,29 @@
 // by default, the rules the code under test must live by: EC2's per-API token buckets (dev/stack/ec2-buckets.ts),
 // ClientToken idempotency, the `attaching` and `detaching` windows, device-index conflicts, attachments only within
 // the instance's availability zone and up to its instance type's interface limit, security groups only from the
-// subnet's VPC, and in-use refusals. Latency, coin-toss throttling and 5xx are faults a test turns on. A test that
+// subnet's VPC, in-use refusals, IPv4 prefix delegation (which moto lacks; allocation in ./ec2-addresses.ts) and
+// the instance type's IPv4 addresses per interface. Latency, coin-toss throttling and 5xx are faults a test turns on. A test that
 // needs leniency turns a rule off by name (`PUT /_proxy/semantics`, `PUT /_proxy/buckets`). Tests drive it through
 // `/_proxy/*`.
 import http from 'node:http';
 import { z } from 'zod';
+import {
+  addressProblem,
+  allocateAddresses,
+  allocatePrefixes,
+  assignAddressRequest,
+  assignPrivateIpAddressesXml,
+  createAddressRequest,
+  ipToInt,
+  ipv4Count,
+  parseCidr,
+  prefixProblem,
+  privateIpsOf,
+  queryList,
+  withIpv4Prefixes,
+  withTaken,
+  type SubnetUsage,
+} from './ec2-addresses.js';
 import { BucketSpecSchema, TokenBucket, bucketFor, type BucketSpec } from './ec2-buckets.js';
 
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15';
@@ -48,6 +66,15 @@ export const SemanticsSchema = z
     interfaceLimit: z.boolean(),
     /** An ENI's security groups exist and are in its subnet's VPC. */
     securityGroupVpc: z.boolean(),
+    /**
+     * IPv4 prefix delegation (/28 prefixes on CreateNetworkInterface, AssignPrivateIpAddresses,
+     * UnassignPrivateIpAddresses, listed by DescribeNetworkInterfaces), which moto lacks; and the ENIs' private
+     * addresses chosen by the proxy, so that none collides with a prefix or another ENI (moto draws them at random
+     * from the whole subnet CIDR, reserved addresses included). Off: moto's own behaviour.
+     */
+    ipv4Prefixes: z.boolean(),
+    /** An attached ENI holds at most its instance type's Ipv4AddressesPerInterface (each prefix counting as one). */
+    addressLimit: z.boolean(),
   })
   .strict();
 export type Semantics = z.infer<typeof SemanticsSchema>;
@@ -73,6 +100,8 @@ export const DEFAULT_SEMANTICS: Semantics = {
   availabilityZone: true,
   interfaceLimit: true,
   securityGroupVpc: true,
+  ipv4Prefixes: true,
+  addressLimit: true,
 };
 export const DEFAULT_BUCKETS: Buckets = { enabled: true, overrides: {} };
 
@@ -186,6 +215,7 @@ export interface EniSummary {
   availabilityZone?: string;
   subnetId?: string;
   vpcId?: string;
+  privateIps?: string[];
   attachment?: { attachmentId?: string; instanceId?: string; deviceIndex?: number; status?: string };
 }
 
@@ -198,7 +228,14 @@ export function summarizeEniItem(item: string): EniSummary | undefined {
   const rest = att ? item.replace(att, '') : item;
   const id = tagValue(rest, 'networkInterfaceId');
   if (!id) return undefined;
-  const s: EniSummary = { id, status: tagValue(rest, 'status'), availabilityZone: tagValue(rest, 'availabilityZone'), subnetId: tagValue(rest, 'subnetId'), vpcId: tagValue(rest, 'vpcId') };
+  const s: EniSummary = {
+    id,
+    status: tagValue(rest, 'status'),
+    availabilityZone: tagValue(rest, 'availabilityZone'),
+    subnetId: tagValue(rest, 'subnetId'),
+    vpcId: tagValue(rest, 'vpcId'),
+    privateIps: privateIpsOf(rest),
+  };
   if (att) {
     const idx = tagValue(att, 'deviceIndex');
     s.attachment = { attachmentId: tagValue(att, 'attachmentId'), instanceId: tagValue(att, 'instanceId'), deviceIndex: idx === undefined ? undefined : Number(idx), status: tagValue(att, 'status') };
@@ -373,6 +410,23 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** Runs `run` after every earlier call with the same key has settled (a per-key queue). */
+function serialized<T>(queues: Map<string, Promise<unknown>>, key: string, run: () => Promise<T>): Promise<T> {
+  const result = (queues.get(key) ?? Promise.resolve()).then(run, run);
+  const tail = result.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return result;
+}
+
+/** A forward of the caller's request to moto, or of `params` in its place (the proxy rewrote it). */
+type Forward = (params?: ReadonlyMap<string, string>) => Promise<Answer>;
+
+/** `params` without the keys `drop` matches. */
+const withoutKeys = (params: ReadonlyMap<string, string>, drop: RegExp) => new Map([...params].filter(([k]) => !drop.test(k)));
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'proxy-connection', 'upgrade']);
 
 export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
@@ -392,8 +446,8 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   // What does not change for the life of a resource, learnt once from moto: instance → type and AZ, instance
   // type → interface limit, subnet → VPC.
   const instanceInfo = new Map<string, Promise<{ type?: string; az?: string } | undefined>>();
-  const typeLimit = new Map<string, Promise<number | undefined>>();
-  const subnetVpc = new Map<string, Promise<string | undefined>>();
+  const typeInfo = new Map<string, Promise<{ maxInterfaces?: number; ipv4PerInterface?: number } | undefined>>();
+  const subnetInfo = new Map<string, Promise<{ vpcId?: string; cidr?: string } | undefined>>();
   const groupVpc = new Map<string, Promise<string | undefined>>();
   // ClientToken → the first call's answer (a promise, so a retry that arrives mid-flight waits for it).
   let tokens = new Map<string, { request: string; answer: Promise<Answer> }>();
@@ -402,6 +456,12 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   const detaching = new Map<string, { timer: NodeJS.Timeout; run: () => Promise<void> }>(); // ENI id → deferred detach
   /** Attaches in flight per instance (the device-index check is per instance). */
   const attachQueues = new Map<string, Promise<unknown>>();
+  /** Address and prefix allocations in flight per subnet, so two cannot pick the same free block. */
+  const subnetQueues = new Map<string, Promise<unknown>>();
+  // ENI id → its delegated IPv4 prefixes (moto has no prefixes: the proxy holds them, for its own life).
+  const eniPrefixes = new Map<string, string[]>();
+  const eniSubnet = new Map<string, string>(); // ENI id → subnet, for the ENIs in eniPrefixes
+  const subnetHasPrefixes = (subnet: string) => [...eniSubnet].some(([eni, s]) => s === subnet && (eniPrefixes.get(eni)?.length ?? 0) > 0);
   // Crash tests: the next `count` calls of `action` are carried out at the target, but their answers are
   // withheld until released, so a test can kill the caller between "EC2 did it" and "the caller knows".
   let hold: { action: string; count: number } | undefined;
@@ -454,18 +514,29 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       return a?.status === 200 ? parseInstance(a.body.toString()) : undefined;
     });
 
-  const interfaceLimitOf = (headers: http.IncomingHttpHeaders, type: string) =>
-    once(typeLimit, type, async () => {
+  /** An instance type's network limits (DescribeInstanceTypes NetworkInfo, the data moto ships). */
+  const instanceTypeOf = (headers: http.IncomingHttpHeaders, type: string) =>
+    once(typeInfo, type, async () => {
       const a = await internal(headers, { Action: 'DescribeInstanceTypes', 'InstanceType.1': type });
-      const n = a?.status === 200 ? tagValue(a.body.toString(), 'maximumNetworkInterfaces') : undefined;
-      return n === undefined ? undefined : Number(n);
+      if (a?.status !== 200) return undefined;
+      const xml = a.body.toString();
+      const num = (tag: string) => {
+        const v = tagValue(xml, tag);
+        return v === undefined ? undefined : Number(v);
+      };
+      return { maxInterfaces: num('maximumNetworkInterfaces'), ipv4PerInterface: num('ipv4AddressesPerInterface') };
     });
+  const interfaceLimitOf = async (headers: http.IncomingHttpHeaders, type: string) => (await instanceTypeOf(headers, type))?.maxInterfaces;
 
-  const vpcOfSubnet = (headers: http.IncomingHttpHeaders, id: string) =>
-    once(subnetVpc, id, async () => {
+  const subnetOf = (headers: http.IncomingHttpHeaders, id: string) =>
+    once(subnetInfo, id, async () => {
       const a = await internal(headers, { Action: 'DescribeSubnets', 'SubnetId.1': id });
-      return a?.status === 200 ? tagValue(a.body.toString(), 'vpcId') : undefined;
+      if (a?.status !== 200) return undefined;
+      const xml = a.body.toString();
+      const vpcId = tagValue(xml, 'vpcId');
+      return vpcId ? { vpcId, cidr: tagValue(xml, 'cidrBlock') } : undefined;
     });
+  const vpcOfSubnet = async (headers: http.IncomingHttpHeaders, id: string) => (await subnetOf(headers, id))?.vpcId;
 
   /** A group's VPC; undefined when EC2 does not know the group. */
   const vpcOfGroup = (headers: http.IncomingHttpHeaders, id: string) =>
@@ -501,13 +572,14 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     return xmlAnswer(200, `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_NS}"><requestId>${requestId()}</requestId><return>true</return></${action}Response>`);
   }
 
-  async function createNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer & { replayed?: boolean }> {
+  async function createNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: Forward): Promise<Answer & { replayed?: boolean }> {
     if (semantics.securityGroupVpc) {
       const refused = await securityGroupRefusal(params, headers);
       if (refused) return refused;
     }
+    const create = () => (semantics.ipv4Prefixes ? createWithAddresses(params, headers, fwd) : fwd());
     const token = params.get('ClientToken');
-    if (!semantics.clientToken || !token) return fwd();
+    if (!semantics.clientToken || !token) return create();
     const rest = [...params].filter(([k]) => k !== 'ClientToken').sort(([a], [b]) => a.localeCompare(b));
     const request = JSON.stringify(rest);
     const seen = tokens.get(token);
@@ -517,7 +589,7 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       if (first && first.status < 300) return { ...first, replayed: true };
       // The first call failed: EC2 lets a failed token be retried, so this one goes through as new.
     }
-    const answer = fwd();
+    const answer = create();
     tokens.set(token, { request, answer });
     const a = await answer.catch((e: unknown) => {
       tokens.delete(token);
@@ -527,14 +599,198 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     return a;
   }
 
+  /** What is in use in a subnet (every ENI's private addresses, the prefixes the proxy delegated), and its ENIs. */
+  async function subnetUsage(headers: http.IncomingHttpHeaders, subnetId: string): Promise<{ usage: SubnetUsage; enis: EniSummary[] } | undefined> {
+    const [info, enis] = await Promise.all([subnetOf(headers, subnetId), describeEnis(headers, 'subnet-id', subnetId)]);
+    const subnet = info?.cidr ? parseCidr(info.cidr) : undefined;
+    if (!subnet || !enis) return undefined;
+    const addresses = new Set<number>();
+    const prefixes = new Set<number>();
+    for (const e of enis) {
+      for (const ip of e.privateIps ?? []) {
+        const n = ipToInt(ip);
+        if (n !== undefined) addresses.add(n);
+      }
+      // Only ENIs that still exist count: a deleted ENI's prefixes are free again, however it went.
+      for (const p of eniPrefixes.get(e.id) ?? []) prefixes.add(parseCidr(p)!.base);
+    }
+    return { usage: { subnet, addresses, prefixes }, enis };
+  }
+
+  const eniNotFound = (eni: string) => errorAnswer(400, 'InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${eni}' does not exist`);
+  // EC2 error codes (API Reference, "Error codes for the Amazon EC2 API"): InvalidIPAddress.InUse "The specified
+  // IP address is already in use"; InsufficientFreeAddressesInSubnet "The specified subnet does not contain enough
+  // free private IP addresses to fulfill your request"; InsufficientCidrBlocks "The specified subnet does not have
+  // enough contiguous CIDR blocks" (what EC2 answers a prefix request the subnet has no free /28 for).
+  const addressInUse = (ip: string) => errorAnswer(400, 'InvalidIPAddress.InUse', `Address ${ip} is in use.`);
+  const noFreeAddresses = (subnet: string) => errorAnswer(400, 'InsufficientFreeAddressesInSubnet', `The specified subnet ${subnet} does not contain enough free private IP addresses to fulfill your request.`);
+  const noFreePrefixes = (subnet: string) => errorAnswer(400, 'InsufficientCidrBlocks', `The specified subnet ${subnet} does not have enough contiguous CIDR blocks to fulfill your request.`);
+
+  /** EC2's refusal of the addresses a caller named in a subnet, if any. */
+  function namedRefusal(u: SubnetUsage, addresses: readonly string[], prefixes: readonly string[]): Answer | undefined {
+    for (const ip of addresses) {
+      const problem = addressProblem(u, ip);
+      if (problem === 'inUse') return addressInUse(ip);
+      if (problem) return errorAnswer(400, 'InvalidParameterValue', `Address ${ip} is not a usable address of the subnet's CIDR block.`);
+    }
+    let taken = u;
+    for (const p of prefixes) {
+      const problem = prefixProblem(taken, p);
+      if (problem === 'malformed') return errorAnswer(400, 'InvalidParameterValue', `The prefix ${p} is not a valid /28 IPv4 prefix.`);
+      if (problem === 'outside') return errorAnswer(400, 'InvalidParameterValue', `The prefix ${p} is not within the subnet's usable CIDR range.`);
+      if (problem === 'inUse') return errorAnswer(400, 'InvalidParameterValue', `The prefix ${p} overlaps an address or prefix already in use in the subnet.`);
+      taken = withTaken(taken, [], [p]);
+    }
+    return undefined;
+  }
+
+  /**
+   * CreateNetworkInterface with the ENI's private addresses chosen by the proxy (passed to moto as explicit
+   * addresses) and its IPv4 prefixes delegated. CreateNetworkInterface (EC2 API Reference): Ipv4PrefixCount and
+   * Ipv4Prefix.N exclude each other, and either excludes "specific private IPv4 addresses, or a count of private
+   * IPv4 addresses"; SecondaryPrivateIpAddressCount excludes more than one address in PrivateIpAddresses. A
+   * static primary (PrivateIpAddress) is taken with prefixes. A plain create (no address or prefix asked for) in a
+   * subnet where no prefix is delegated goes to moto unchanged.
+   */
+  async function createWithAddresses(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: Forward): Promise<Answer> {
+    const subnetId = params.get('SubnetId');
+    const req = createAddressRequest(params);
+    if ('error' in req) return errorAnswer(400, req.error.code, req.error.message);
+    const { namedPrimary, namedSecondaries, secondaryCount, namedPrefixes, prefixCount, plain } = req;
+    if (!subnetId) return fwd();
+    // Serialised per subnet, plain creates too, so that no address moto picks lands in a block being delegated.
+    return serialized(subnetQueues, subnetId, async () => {
+      // A plain create in a subnet where no prefix is delegated: moto picks the address, as it always did, and the
+      // fleet's path costs no describe of the subnet. (moto's random pick may repeat another ENI's address.)
+      if (plain && !subnetHasPrefixes(subnetId)) return fwd();
+      const su = await subnetUsage(headers, subnetId);
+      if (!su) return fwd(); // unknown subnet: moto answers InvalidSubnetID.NotFound
+      const named = namedPrimary === undefined ? namedSecondaries : [namedPrimary, ...namedSecondaries];
+      const refused = namedRefusal(su.usage, named, namedPrefixes);
+      if (refused) return refused;
+      let u = withTaken(su.usage, named, namedPrefixes);
+      const primary = namedPrimary ?? allocateAddresses(u, 1)?.[0];
+      if (primary === undefined) return noFreeAddresses(subnetId);
+      u = withTaken(u, [primary], []);
+      const secondaries = secondaryCount ? allocateAddresses(u, secondaryCount) : namedSecondaries;
+      if (!secondaries) return noFreeAddresses(subnetId);
+      u = withTaken(u, secondaries, []);
+      const prefixes = prefixCount ? allocatePrefixes(u, prefixCount) : namedPrefixes;
+      if (!prefixes) return noFreePrefixes(subnetId);
+      const rewritten = withoutKeys(params, /^(SecondaryPrivateIpAddressCount|Ipv4PrefixCount|Ipv4Prefix\..*|PrivateIpAddresses\..*|PrivateIpAddress)$/);
+      rewritten.set('PrivateIpAddress', primary);
+      [primary, ...secondaries].forEach((ip, i) => {
+        rewritten.set(`PrivateIpAddresses.${i + 1}.PrivateIpAddress`, ip);
+        rewritten.set(`PrivateIpAddresses.${i + 1}.Primary`, String(i === 0));
+      });
+      const a = await fwd(rewritten);
+      if (a.status !== 200) return a;
+      const xml = a.body.toString();
+      const id = tagValue(xml, 'networkInterfaceId');
+      if (!id || prefixes.length === 0) return a;
+      eniPrefixes.set(id, prefixes);
+      eniSubnet.set(id, subnetId);
+      return { ...a, body: Buffer.from(withIpv4Prefixes(xml, prefixes, '</networkInterface>')) };
+    });
+  }
+
+  /** An attached ENI's instance type's Ipv4AddressesPerInterface, if the address limit applies to it. */
+  async function addressLimitOf(headers: http.IncomingHttpHeaders, eni: EniSummary): Promise<{ limit: number; type: string } | undefined> {
+    const instance = eni.attachment?.instanceId;
+    if (!semantics.addressLimit || !instance) return undefined;
+    const type = (await instanceOf(headers, instance))?.type;
+    const limit = type ? (await instanceTypeOf(headers, type))?.ipv4PerInterface : undefined;
+    return type && limit !== undefined ? { limit, type } : undefined;
+  }
+
+  // PrivateIpAddressLimitExceeded (EC2 API Reference, error codes: "You've reached the limit on the number of
+  // private IP addresses that you can assign to the specified network interface for that type of instance"),
+  // with the message EC2 gives on AssignPrivateIpAddresses.
+  const limitExceeded = (eni: string) => errorAnswer(400, 'PrivateIpAddressLimitExceeded', `${eni}: Number of private addresses will exceed limit.`);
+
+  /**
+   * AssignPrivateIpAddresses (EC2 API Reference): PrivateIpAddress.N or SecondaryPrivateIpAddressCount, and/or
+   * Ipv4Prefix.N or Ipv4PrefixCount; answers the ENI and what this call assigned (assignedPrivateIpAddressesSet,
+   * assignedIpv4PrefixSet). "The number of secondary IP addresses that you can assign to an instance varies by
+   * instance type": the limit applies to an attached ENI; an unattached one has no instance type, and EC2 checks
+   * its addresses when it is attached (attachRefusal).
+   */
+  async function assignPrivateIpAddresses(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: Forward): Promise<Answer> {
+    const eniId = params.get('NetworkInterfaceId') ?? '';
+    const req = assignAddressRequest(params);
+    if ('error' in req) return errorAnswer(400, req.error.code, req.error.message);
+    const { namedIps, namedPrefixes, count, prefixCount } = req;
+    if (req.empty) return fwd();
+    const self = (await describeEnis(headers, 'network-interface-id', eniId))?.[0];
+    if (!self?.subnetId) return eniNotFound(eniId);
+    if (!semantics.ipv4Prefixes) {
+      // Only the limit: moto picks the addresses, and knows no prefixes.
+      const limit = await addressLimitOf(headers, self);
+      const own = new Set(self.privateIps ?? []);
+      const adding = count ?? namedIps.filter((ip) => !own.has(ip)).length;
+      return limit && ipv4Count(own.size + adding, 0) > limit.limit ? limitExceeded(eniId) : fwd();
+    }
+    const subnetId = self.subnetId;
+    return serialized(subnetQueues, subnetId, async () => {
+      const su = await subnetUsage(headers, subnetId);
+      const eni = su?.enis.find((e) => e.id === eniId);
+      if (!su || !eni) return eniNotFound(eniId);
+      const own = new Set(eni.privateIps ?? []);
+      const newNamed = namedIps.filter((ip) => !own.has(ip)); // already this ENI's: nothing to do, as moto does
+      const refused = namedRefusal(su.usage, newNamed, namedPrefixes);
+      if (refused) return refused;
+      let u = withTaken(su.usage, newNamed, namedPrefixes);
+      const ips = count ? allocateAddresses(u, count) : newNamed;
+      if (!ips) return noFreeAddresses(subnetId);
+      u = withTaken(u, ips, []);
+      const prefixes = prefixCount ? allocatePrefixes(u, prefixCount) : namedPrefixes;
+      if (!prefixes) return noFreePrefixes(subnetId);
+      const held = eniPrefixes.get(eniId) ?? [];
+      const limit = await addressLimitOf(headers, eni);
+      if (limit && ipv4Count(own.size + ips.length, held.length + prefixes.length) > limit.limit) return limitExceeded(eniId);
+      if (ips.length > 0) {
+        const rewritten = withoutKeys(params, /^(SecondaryPrivateIpAddressCount|Ipv4PrefixCount|Ipv4Prefix\..*|PrivateIpAddress\..*)$/);
+        ips.forEach((ip, i) => rewritten.set(`PrivateIpAddress.${i + 1}`, ip));
+        const a = await fwd(rewritten);
+        if (a.status !== 200) return a;
+      }
+      if (prefixes.length > 0) {
+        eniPrefixes.set(eniId, [...held, ...prefixes]);
+        eniSubnet.set(eniId, subnetId);
+      }
+      return xmlAnswer(200, assignPrivateIpAddressesXml(EC2_NS, requestId(), eniId, ips, prefixes));
+    });
+  }
+
+  /**
+   * UnassignPrivateIpAddresses with Ipv4Prefix.N: each prefix must be the ENI's (EC2 refuses the call otherwise,
+   * InvalidParameterValue); the addresses (PrivateIpAddress.N) go to moto as before.
+   */
+  async function unassignPrivateIpAddresses(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: Forward): Promise<Answer> {
+    const eniId = params.get('NetworkInterfaceId') ?? '';
+    const named = queryList(params, 'Ipv4Prefix');
+    if (named.length === 0) return fwd();
+    const self = (await describeEnis(headers, 'network-interface-id', eniId))?.[0];
+    if (!self) return eniNotFound(eniId);
+    const held = eniPrefixes.get(eniId) ?? [];
+    const missing = named.filter((p) => !held.includes(p));
+    if (missing.length > 0) return errorAnswer(400, 'InvalidParameterValue', `Some of the specified prefixes are not assigned to interface ${eniId}: ${missing.join(', ')}`);
+    if (queryList(params, 'PrivateIpAddress').length > 0) {
+      const a = await fwd(withoutKeys(params, /^Ipv4Prefix\..*$/));
+      if (a.status !== 200) return a;
+    }
+    eniPrefixes.set(eniId, held.filter((p) => !named.includes(p)));
+    return okXml('UnassignPrivateIpAddresses');
+  }
+
   /** EC2's refusal of this attach, if any: the rules moto does not enforce, each behind its semantics switch. */
   async function attachRefusal(eni: string, instance: string, index: number, headers: http.IncomingHttpHeaders): Promise<Answer | undefined> {
     const s = semantics;
-    if (!s.deviceIndexConflicts && !s.availabilityZone && !s.interfaceLimit) return undefined;
+    if (!s.deviceIndexConflicts && !s.availabilityZone && !s.interfaceLimit && !s.addressLimit) return undefined;
     const [onInstance, selfList, info] = await Promise.all([
       describeEnis(headers, 'attachment.instance-id', instance),
       describeEnis(headers, 'network-interface-id', eni),
-      s.availabilityZone || s.interfaceLimit ? instanceOf(headers, instance) : undefined,
+      s.availabilityZone || s.interfaceLimit || s.addressLimit ? instanceOf(headers, instance) : undefined,
     ]);
     const self = selfList?.[0];
     if (s.deviceIndexConflicts && self?.attachment) return errorAnswer(400, 'InvalidNetworkInterface.InUse', `Interface: [${eni}] in use.`);
@@ -551,6 +807,14 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       const attached = onInstance?.length ?? 0;
       if (limit !== undefined && attached >= limit) return errorAnswer(400, 'AttachmentLimitExceeded', `Interface count ${attached + 1} exceeds the limit for ${info.type}`);
       if (limit !== undefined && index >= limit) return errorAnswer(400, 'AttachmentLimitExceeded', `Device index ${index} exceeds the limit for ${info.type} (${limit} network interfaces)`);
+    }
+    // An ENI holding more IPv4 addresses (primary, secondaries, each /28 prefix as one) than the instance type's
+    // Ipv4AddressesPerInterface cannot be attached to it (EC2 User Guide, "IP addresses per network interface per
+    // instance type"; the address count of an unattached ENI is checked here, when it gets an instance type).
+    if (s.addressLimit && info?.type && self) {
+      const limit = (await instanceTypeOf(headers, info.type))?.ipv4PerInterface;
+      const held = ipv4Count(self.privateIps?.length ?? 0, eniPrefixes.get(eni)?.length ?? 0);
+      if (limit !== undefined && held > limit) return limitExceeded(eni);
     }
     if (s.deviceIndexConflicts && onInstance?.some((e) => e.attachment?.deviceIndex === index)) {
       return errorAnswer(400, 'InvalidParameterValue', `Instance '${instance}' already has an interface attached at device index '${index}'.`);
@@ -575,13 +839,7 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       if (windowMs > 0) attachingUntil.set(eni, Date.now() + windowMs);
       return { ...a, windowMs };
     };
-    const result = (attachQueues.get(instance) ?? Promise.resolve()).then(run, run);
-    const tail = result.catch(() => undefined);
-    attachQueues.set(instance, tail);
-    void tail.then(() => {
-      if (attachQueues.get(instance) === tail) attachQueues.delete(instance);
-    });
-    return result;
+    return serialized(attachQueues, instance, run);
   }
 
   async function detachNetworkInterface(params: Map<string, string>, headers: http.IncomingHttpHeaders, fwd: () => Promise<Answer>): Promise<Answer & { deferred?: boolean; windowMs?: number }> {
@@ -617,7 +875,12 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       const self = await describeEnis(headers, 'network-interface-id', eni);
       if (self?.[0]?.status === 'in-use') return inUse(eni);
     }
-    return fwd();
+    const a = await fwd();
+    if (a.status === 200) {
+      eniPrefixes.delete(eni); // its prefixes go back to the subnet
+      eniSubnet.delete(eni);
+    }
+    return a;
   }
 
   async function describeNetworkInterfaces(fwd: () => Promise<Answer>): Promise<Answer> {
@@ -629,8 +892,15 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
       else status.set(eni, 'attaching');
     }
     for (const eni of detaching.keys()) status.set(eni, 'detaching');
-    if (a.status !== 200 || status.size === 0) return a;
-    return { ...a, body: Buffer.from(rewriteAttachmentStatus(a.body.toString(), status)) };
+    if (a.status !== 200 || (status.size === 0 && eniPrefixes.size === 0)) return a;
+    let xml = rewriteAttachmentStatus(a.body.toString(), status);
+    if (eniPrefixes.size > 0) {
+      xml = mapNetworkInterfaceItems(xml, (item) => {
+        const prefixes = eniPrefixes.get(summarizeEniItem(item)?.id ?? '');
+        return prefixes?.length ? withIpv4Prefixes(item, prefixes) : item;
+      });
+    }
+    return { ...a, body: Buffer.from(xml) };
   }
 
   async function handleEc2(req: http.IncomingMessage, body: Buffer): Promise<{ answer: Answer; rec?: Omit<CallRecord, 'at' | 'ms'> }> {
@@ -638,10 +908,13 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     const params = parseForm(req.method === 'POST' ? body.toString() : url.search.slice(1));
     const action = params.get('Action');
     let forwarded = false;
-    const fwd = () => {
+    const fwd: Forward = (rewritten) => {
       forwarded = true;
+      const sent = rewritten
+        ? forward('POST', '/', { ...req.headers, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, Buffer.from(new URLSearchParams([...rewritten]).toString()))
+        : forward(req.method ?? 'GET', req.url ?? '/', req.headers, body);
       // moto unreachable: a 5xx, which the SDK retries like any transient server error, and which is counted.
-      return forward(req.method ?? 'GET', req.url ?? '/', req.headers, body).catch((e: unknown) => {
+      return sent.catch((e: unknown) => {
         log(`ec2-proxy: ${req.method} ${req.url} (${action}): ${String(e)}`);
         return errorAnswer(502, 'InternalError', `ec2-proxy: the target did not answer: ${String(e)}`);
       });
@@ -661,6 +934,8 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
     else if (action === 'DetachNetworkInterface') answer = await detachNetworkInterface(params, req.headers, fwd);
     else if (action === 'DeleteNetworkInterface') answer = await deleteNetworkInterface(params, req.headers, fwd);
     else if (action === 'DescribeNetworkInterfaces') answer = await describeNetworkInterfaces(fwd);
+    else if (action === 'AssignPrivateIpAddresses' && (semantics.ipv4Prefixes || semantics.addressLimit)) answer = await assignPrivateIpAddresses(params, req.headers, fwd);
+    else if (action === 'UnassignPrivateIpAddresses' && semantics.ipv4Prefixes) answer = await unassignPrivateIpAddresses(params, req.headers, fwd);
     else if (action === 'ModifyNetworkInterfaceAttribute' && semantics.securityGroupVpc) answer = (await securityGroupRefusal(params, req.headers)) ?? (await fwd());
     else answer = await fwd();
     // A deferred detach is forwarded later by a timer; this call itself was answered by the proxy.
@@ -785,6 +1060,8 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
         tokens = new Map();
         attachingUntil.clear();
         attachmentEni.clear();
+        eniPrefixes.clear();
+        eniSubnet.clear();
         return json(res, 200, { ok: true });
       default:
         return json(res, 404, { error: `no control route ${route}` });
