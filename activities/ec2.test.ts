@@ -4,7 +4,7 @@ import type { EC2Client, NetworkInterface } from '@aws-sdk/client-ec2';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createEc2Activities } from './ec2.js';
+import { createAddressParams, createEc2Activities } from './ec2.js';
 import { TransitionPoller, type PollerTimer } from './transition-poller.js';
 
 const settle = () => new Promise((r) => setImmediate(r));
@@ -269,5 +269,14 @@ describe('attachEni', () => {
     // Cached once it passes: the next attach reads nothing.
     await env.run(acts.attachEni, { eniId: 'eni-2', instanceId: 'i-9', deviceIndex: 2 });
     expect(ec2.names().filter((n) => n === 'DescribeInstances').length).toBe(describes + 1);
+  });
+});
+
+describe('addresses asked for at create', () => {
+  it('a prefix count goes with the create only when no address is named or counted (EC2 refuses the mix)', () => {
+    expect(createAddressParams({ ipv4PrefixCount: 2 })).toEqual({ Ipv4PrefixCount: 2 });
+    expect(createAddressParams({ secondaryIPv4Count: 3, ipv4PrefixCount: 1 })).toEqual({ SecondaryPrivateIpAddressCount: 3 });
+    expect(createAddressParams({ primaryIPv4Address: '10.0.1.50', ipv4PrefixCount: 1 })).toEqual({ PrivateIpAddress: '10.0.1.50' });
+    expect(createAddressParams(undefined)).toEqual({});
   });
 });

@@ -176,6 +176,25 @@ export function eniAddresses(n: NetworkInterface): EniAddresses {
   };
 }
 
+/**
+ * The addresses a create asks for, so the ENI has them before it is attached. EC2 refuses a prefix count together
+ * with specific addresses or a count of them (CreateNetworkInterface, Ipv4PrefixCount): prefixes then follow in
+ * ensureAddresses, after the create.
+ */
+export function createAddressParams(a: (AddressRequest & { primaryIPv4Address?: string }) | undefined): {
+  SecondaryPrivateIpAddressCount?: number;
+  Ipv4PrefixCount?: number;
+  PrivateIpAddress?: string;
+} {
+  if (!a) return {};
+  const withAddresses = !!a.secondaryIPv4Count || !!a.primaryIPv4Address;
+  return {
+    ...(a.secondaryIPv4Count ? { SecondaryPrivateIpAddressCount: a.secondaryIPv4Count } : {}),
+    ...(a.primaryIPv4Address ? { PrivateIpAddress: a.primaryIPv4Address } : {}),
+    ...(a.ipv4PrefixCount && !withAddresses ? { Ipv4PrefixCount: a.ipv4PrefixCount } : {}),
+  };
+}
+
 /** Deterministic ClientToken (EC2 allows 64 ASCII characters): a retried create returns the same ENI. */
 export async function clientToken(key: string): Promise<string> {
   const { createHash } = await import('node:crypto');
@@ -488,10 +507,7 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
             Groups: input.securityGroupIds,
             Description: input.description ?? `ENI created by nodeeni-controller for node ${input.nodeName}`,
             ClientToken: token,
-            // Asked for at create, so the ENI has them before it is attached (EC2 assigns them from the subnet).
-            ...(input.addresses?.secondaryIPv4Count ? { SecondaryPrivateIpAddressCount: input.addresses.secondaryIPv4Count } : {}),
-            ...(input.addresses?.ipv4PrefixCount ? { Ipv4PrefixCount: input.addresses.ipv4PrefixCount } : {}),
-            ...(input.addresses?.primaryIPv4Address ? { PrivateIpAddress: input.addresses.primaryIPv4Address } : {}),
+            ...createAddressParams(input.addresses),
             TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
           }),
         ),

@@ -6,12 +6,14 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import type { NetworkInterface } from '@aws-sdk/client-ec2';
+import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
 import type { NodeENI } from '../../common/nodeeni.js';
 import type { NetworkAttachmentDefinition } from '../../cli/nad.js';
 import { prefixBounds } from '../../cli/nad.js';
 import { TestCluster, type TestNode } from '../support/cluster.js';
 import { eventually, stack } from '../support/env.js';
+import { emulatorClient } from '../../dev/stack/seed.js';
+import { TAG_CLUSTER } from '../../common/names.js';
 import { proxy } from '../support/proxy.js';
 import { REPO_ROOT } from '../../dev/stack/paths.js';
 
@@ -58,7 +60,13 @@ describe('addresses on the ENI', () => {
     metadata: { name },
     spec: { nodeSelector: { ng }, subnetName: SUBNET, securityGroupIDs: [stack().seed.securityGroups[0]!.id], deviceIndex: 2, ...extra },
   });
-  const enisOf = (name: string) => c.enis([{ Name: 'tag:NodeENI', Values: [name] }]);
+  // Through the EC2 proxy: it holds the /28 prefixes (moto has no prefix delegation).
+  const enisOf = async (name: string): Promise<NetworkInterface[]> => {
+    const r = await emulatorClient(stack().ec2.endpoint, stack().ec2.region).send(
+      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'tag:NodeENI', Values: [name] }, { Name: `tag:${TAG_CLUSTER}`, Values: [c.runId] }] }),
+    );
+    return r.NetworkInterfaces ?? [];
+  };
 
   it('secondary addresses and /28 prefixes: on each ENI in EC2, in the status, as NADs; grown and shrunk on the same ENIs', async () => {
     const name = `addr-${c.runId}`;
