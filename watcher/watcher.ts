@@ -37,7 +37,7 @@ import { computeStatus, invalidSpecReported, statusChanged, type WatcherStatus }
 import { EVENT_NAMESPACE, recordNodeENIEvent } from './events.js';
 import { SA_ENI_PHASE, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME } from '../common/search-attributes.js';
 import { ResilientInformer } from './informer.js';
-import { describeChange, gatePatch, indexNodeENIs, planNode, planReadinessGate, type GateNode, type IndexedNodeENI, type NodeChange, type ReadinessGate } from './node-readiness.js';
+import { describeChange, gatePatch, indexNodeENIs, planNode, type GateNode, type IndexedNodeENI, type NodeChange, type ReadinessGate } from './node-readiness.js';
 
 export { SA_NODEENI, SA_NODE_NAME, SA_INSTANCE_ID, SA_ENI_PHASE } from '../common/search-attributes.js';
 
@@ -450,7 +450,8 @@ export class NodeENIWatcher {
     for (const name of this.nodePatched.keys()) if (!present.has(name)) this.nodePatched.delete(name);
     const indexed = indexNodeENIs(nodeENIs);
     const byName = new Map(current.map((n) => [n.metadata?.name ?? '', n]));
-    await mapLimit(planReadinessGate(nodeENIs, current as GateNode[], gate), PARALLEL_CALLS, async (c) => {
+    const changes = current.flatMap((n) => planNode(indexed, n as GateNode, gate) ?? []);
+    await mapLimit(changes, PARALLEL_CALLS, async (c) => {
       if (!(await this.patchNodeGate(byName.get(c.name)!, c, indexed, gate))) this.retry = true;
     });
   }
