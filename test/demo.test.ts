@@ -62,11 +62,12 @@ describe('npm run demo, unattended on the shared stack', () => {
   const names = ['control-plane-eni', 'user-plane-sriov-eni', 'dpdk-user-plane-eni', 'multi-subnet-nodeeni'].map((n) => `${n}-${id}`);
 
   /** What the run started, from its output: the controller PID and the nodes' namespaces. */
-  function started(out: string): { controllerPid: number; netns: string[]; nodes: string[] } {
+  function started(out: string): { controllerPid: number; netns: string[]; nodes: string[]; telcoNetns: string[] } {
     const pid = /controller: pid (\d+),/.exec(out);
     const netns = [...out.matchAll(/netns (mneni-node-[0-9a-f]+), node agent/g)].map((m) => m[1]!);
     const nodes = [...out.matchAll(/node (demo-[0-9a-f]+-node-\d+): Node labels/g)].map((m) => m[1]!);
-    return { controllerPid: Number(pid?.[1]), netns, nodes };
+    const telcoNetns = [...out.matchAll(/telco node demo-[0-9a-f]+-telco-\d+ joins .*; its netns (mneni-node-[0-9a-f]+)$/gm)].map((m) => m[1]!);
+    return { controllerPid: Number(pid?.[1]), netns, nodes, telcoNetns };
   }
 
   /** Nothing the run made is left: processes, namespaces, NodeENIs, Nodes, ENIs, running workflows, schedule. */
@@ -75,8 +76,9 @@ describe('npm run demo, unattended on the shared stack', () => {
     expect(s.controllerPid).toBeGreaterThan(0);
     expect(isAlive(s.controllerPid)).toBe(false);
     expect(s.netns).toHaveLength(2);
+    expect(s.telcoNetns).toHaveLength(2);
     const ns = netnsList();
-    for (const n of s.netns) expect(ns).not.toContain(n);
+    for (const n of [...s.netns, ...s.telcoNetns]) expect(ns).not.toContain(n);
     expect(s.nodes).toHaveLength(2);
 
     const k = kubeClients();
@@ -120,7 +122,7 @@ describe('npm run demo, unattended on the shared stack', () => {
     }
 
     // EC2: ten ENIs attached, at the indexes the manifests ask for (multi-subnet at 5 and 6).
-    const eniRows = r.out.split('\n').filter((l) => /^eni-[0-9a-f]+\s/.test(l));
+    const eniRows = r.out.split('== Multi-AZ')[0]!.split('\n').filter((l) => /^eni-[0-9a-f]+\s/.test(l));
     expect(eniRows).toHaveLength(10);
     for (const l of eniRows) expect(l).toMatch(/\sattached\s/);
     const indexes = eniRows.map((l) => Number(l.split(/\s+/)[5])).sort((a, b) => a - b);
@@ -138,8 +140,36 @@ describe('npm run demo, unattended on the shared stack', () => {
     expect(r.out).toContain(`${stack().temporal.uiUrl}/namespaces/default/workflows?query=NodeENI%3D%22control-plane-eni-${id}%22`);
     expect(r.out).toMatch(/DEMO READY: 4 NodeENIs, 10\/10 attachments Ready, 10 ENIs in EC2, 2 nodes; controller pid \d+/);
 
-    // Stopped in order, then nothing left.
-    expect(r.out).toContain('cleanup: 4 NodeENIs deleted');
+    // The multi-AZ NodeENI (seed 003 topology) and two telco nodes, one per AZ, joining with the readiness taint.
+    expect(r.out).toContain('== Multi-AZ NodeENI and the readiness gate');
+    expect(r.out).toContain('a node in us-east-1a gets multus-test-subnet-1 at index 2 and multus-test-subnet-2 at index 3');
+    expect(r.out).toContain('a node in us-east-1b gets multus-test-subnet-3 at index 2 and multus-test-subnet-4 at index 3');
+    const telco = [...r.out.matchAll(/telco node (demo-[0-9a-f]+-telco-\d+) joins in (us-east-1[ab]) \(i-[0-9a-f]+\) with the startup taint multi-eni.networking.k8s.aws\/not-ready:NoSchedule/g)].map((m) => [m[1]!, m[2]!]);
+    expect(telco.map(([, az]) => az)).toEqual(['us-east-1a', 'us-east-1b']);
+    const multiAz = `multi-az-nodeeni-${id}`;
+    for (const [node] of telco) {
+      // The taint is seen present while the node's ENIs are not Ready, and removed with the label once both are.
+      const states = r.out.split('\n').filter((l) => l.includes(`  ${node} (`));
+      expect(states[0]).toMatch(new RegExp(`${multiAz} [01]/2 Ready \\[[^\\]]*\\]; taint present; label absent$`));
+      expect(states[states.length - 1]).toMatch(new RegExp(`${multiAz} 2/2 Ready \\[Ready,Ready\\]; taint removed; label multi-eni.networking.k8s.aws/ready=true$`));
+      expect(states.findIndex((l) => l.includes('taint removed'))).toBe(states.length - 1);
+    }
+    expect(r.out).toMatch(/readiness taint lifted on 2 telco nodes in [\d.]+s, each labelled multi-eni.networking.k8s.aws\/ready=true/);
+    const nodeRows = r.out.split('\n').filter((l) => /^demo-[0-9a-f]+-telco-\d+\s+us-east-1[ab]\s/.test(l)).map((l) => l.split(/\s+/));
+    expect(nodeRows.map((c) => [c[1], c[2], c[3]])).toEqual([
+      ['us-east-1a', 'true', 'node.kubernetes.io/not-ready'],
+      ['us-east-1b', 'true', 'node.kubernetes.io/not-ready'],
+    ]);
+    const telcoEnis = r.out.split('\n').filter((l) => /^eni-[0-9a-f]+\s+demo-[0-9a-f]+-telco-\d+\s/.test(l)).map((l) => l.split(/\s+/));
+    expect(telcoEnis.map((c) => [c[2], c[4], c[5], c[6]])).toEqual([
+      ['us-east-1a', '(multus-test-subnet-1)', '2', 'attached'],
+      ['us-east-1a', '(multus-test-subnet-2)', '3', 'attached'],
+      ['us-east-1b', '(multus-test-subnet-3)', '2', 'attached'],
+      ['us-east-1b', '(multus-test-subnet-4)', '3', 'attached'],
+    ]);
+
+    // Stopped in order, then nothing left (the multi-AZ NodeENI too).
+    expect(r.out).toContain('cleanup: 5 NodeENIs deleted');
     expect(r.out).toContain('cleanup: no ENI of the demo left in EC2');
     expect(r.out).toMatch(/demo stopped: /);
     await expectNothingLeft(r.out);

@@ -37,10 +37,10 @@ export interface StatusInput {
 }
 
 /** A Go-controller entry has no phase, only status "attached". */
-function isReady(a: AttachmentStatus): boolean {
+export function isReady(a: AttachmentStatus): boolean {
   return a.phase ? a.phase === 'Ready' : a.status === 'attached';
 }
-function isFailed(a: AttachmentStatus): boolean {
+export function isFailed(a: AttachmentStatus): boolean {
   return a.phase ? a.phase === 'Failed' : a.status === 'failed';
 }
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { LeaderElector } from './leader.js';
+import type { ReadinessGate } from './node-readiness.js';
 import { NodeENIWatcher, consoleLogger, newCounters, type Logger, type ReconcileReport, type WatcherCounters } from './watcher.js';
 
 export { NodeENIWatcher, newCounters, consoleLogger, SA_NODEENI, SA_NODE_NAME, SA_INSTANCE_ID, SA_ENI_PHASE } from './watcher.js';
@@ -12,6 +13,8 @@ export type { WatcherCounters, ReconcileReport, Logger } from './watcher.js';
 export { LeaderElector, decideLease } from './leader.js';
 export { recordNodeENIEvent, buildNodeENIEvent, EVENT_NAMESPACE } from './events.js';
 export type { EventSpec, EventObject, EventOptions } from './events.js';
+export { DEFAULT_LABEL, DEFAULT_TAINT_KEY, parseGateLabel, parseGateNodeSelector, qualifiedNameError } from './node-readiness.js';
+export type { ReadinessGate } from './node-readiness.js';
 
 export interface LeaderElectionOptions {
   /** Namespace and name of the coordination.k8s.io/v1 Lease. */
@@ -49,6 +52,8 @@ export interface StartWatcherOptions {
   onReconcile?: (r: ReconcileReport) => void;
   onLeadershipChange?: (leading: boolean) => void;
   logger?: Logger;
+  /** The readiness gate (startup taint removed, ready label kept up to date on Nodes); unset = off. */
+  readinessGate?: ReadinessGate;
 }
 
 export interface WatcherHandle {
@@ -87,6 +92,7 @@ export function startWatcher(options: StartWatcherOptions): WatcherHandle {
       counters,
       onReconcile: options.onReconcile,
       logger: log,
+      readinessGate: options.readinessGate,
     });
     current.start();
     options.onLeadershipChange?.(true);

@@ -37,6 +37,7 @@ import { computeStatus, invalidSpecReported, statusChanged, type WatcherStatus }
 import { EVENT_NAMESPACE, recordNodeENIEvent } from './events.js';
 import { SA_ENI_PHASE, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME } from '../common/search-attributes.js';
 import { ResilientInformer } from './informer.js';
+import { describeChange, gatePatch, indexNodeENIs, planNode, type GateNode, type IndexedNodeENI, type NodeChange, type ReadinessGate } from './node-readiness.js';
 
 export { SA_NODEENI, SA_NODE_NAME, SA_INSTANCE_ID, SA_ENI_PHASE } from '../common/search-attributes.js';
 
@@ -68,6 +69,8 @@ export interface WatcherCounters {
   finalizersAdded: number;
   finalizersRemoved: number;
   eventsWritten: number;
+  /** Nodes patched by the readiness gate (taint removed, label set or removed). */
+  nodesPatched: number;
 }
 
 export function newCounters(): WatcherCounters {
@@ -81,6 +84,7 @@ export function newCounters(): WatcherCounters {
     finalizersAdded: 0,
     finalizersRemoved: 0,
     eventsWritten: 0,
+    nodesPatched: 0,
   };
 }
 
@@ -118,6 +122,8 @@ export interface WatcherCoreOptions {
   counters?: WatcherCounters;
   onReconcile?: (r: ReconcileReport) => void;
   logger?: Logger;
+  /** The readiness gate (startup taint and ready label on Nodes, node-readiness.ts); unset = off. */
+  readinessGate?: ReadinessGate;
 }
 
 type NodeENIObject = NodeENI & KubernetesObject;
@@ -172,6 +178,8 @@ export class NodeENIWatcher {
   private readonly lastWrite = new Map<string, { baseResourceVersion: string; status: WatcherStatus }>();
   /** `name/generation` of NodeENIs whose InvalidSpec Warning this process wrote. */
   private readonly warned = new Set<string>();
+  /** Node name → the resourceVersion this process patched it from, until the informer shows the patch. */
+  private readonly nodePatched = new Map<string, string>();
 
   private started = false;
   private stopped = false;
@@ -420,8 +428,66 @@ export class NodeENIWatcher {
         if (!(await this.finishDeletion(n, known))) waiting = true;
       }
     }
+    if (this.o.readinessGate) await this.applyReadinessGate(nodeENIs, nodes, this.o.readinessGate);
     this.forgetGone(nodeENIs);
     return waiting;
+  }
+
+  /**
+   * The readiness gate's I/O: patches only the nodes whose taint or label is out of date (node-readiness.ts decides).
+   * A node patched by this process is skipped until the informer shows the patch, so a lagging cache costs no call.
+   */
+  private async applyReadinessGate(nodeENIs: readonly NodeENIObject[], nodes: readonly V1Node[], gate: ReadinessGate): Promise<void> {
+    const current = nodes.filter((n) => {
+      const name = n.metadata?.name ?? '';
+      const base = this.nodePatched.get(name);
+      if (base === undefined) return true;
+      if (base === n.metadata?.resourceVersion) return false;
+      this.nodePatched.delete(name);
+      return true;
+    });
+    const present = new Set(nodes.map((n) => n.metadata?.name));
+    for (const name of this.nodePatched.keys()) if (!present.has(name)) this.nodePatched.delete(name);
+    const indexed = indexNodeENIs(nodeENIs);
+    const byName = new Map(current.map((n) => [n.metadata?.name ?? '', n]));
+    const changes = current.flatMap((n) => planNode(indexed, n as GateNode, gate) ?? []);
+    await mapLimit(changes, PARALLEL_CALLS, async (c) => {
+      if (!(await this.patchNodeGate(byName.get(c.name)!, c, indexed, gate))) this.retry = true;
+    });
+  }
+
+  /** Applies one change by a merge patch conditional on the resourceVersion; on a conflict, reads the node and decides again. */
+  private async patchNodeGate(node: V1Node, change: NodeChange, indexed: readonly IndexedNodeENI[], gate: ReadinessGate): Promise<boolean> {
+    let n: GateNode = node as GateNode;
+    let c: NodeChange | undefined = change;
+    for (let attempt = 1; c; attempt++) {
+      try {
+        await this.core.patchNode(
+          { name: c.name, body: gatePatch(n, c, gate), fieldManager: FIELD_MANAGER_WATCHER },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        this.nodePatched.set(c.name, n.metadata?.resourceVersion ?? '');
+        this.counters.nodesPatched++;
+        this.log.info(`readiness gate: ${describeChange(c, gate)}`);
+        return true;
+      } catch (err) {
+        const code = httpCode(err);
+        if (code === 404) return true;
+        if (code !== 409 || attempt >= 5) {
+          this.log.warn(`readiness gate: patching node ${c.name} failed: ${msg(err)}`);
+          return false;
+        }
+      }
+      try {
+        n = (await this.core.readNode({ name: c.name })) as GateNode;
+      } catch (err) {
+        if (httpCode(err) === 404) return true;
+        this.log.warn(`readiness gate: reading node ${c.name} failed: ${msg(err)}`);
+        return false;
+      }
+      c = planNode(indexed, n, gate);
+    }
+    return true;
   }
 
   private async sendSpec(d: DesiredPair): Promise<boolean> {

@@ -11,6 +11,7 @@ import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions, type Temp
 import { Readiness, retryUntilReady } from './readiness.js';
 import { Ec2BudgetEnvSchema } from './ec2-budget.js';
 import { ClusterNameSchema } from './cluster-name.js';
+import { ReadinessGateEnvSchema, readinessGateFromEnv } from './readiness-gate-env.js';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -53,6 +54,7 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   /** Task queue of the workflows and controller activities; another one isolates a second installation. */
   TASK_QUEUE: z.string().min(1).default(CONTROLLER_TASK_QUEUE),
   FLEET_SCHEDULE_ID: z.string().min(1).default(FLEET_SCHEDULE_ID),
+  ...ReadinessGateEnvSchema.shape,
 });
 
 async function main(): Promise<void> {
@@ -98,13 +100,14 @@ async function main(): Promise<void> {
       historyLimit: env.LIFECYCLE_HISTORY_LIMIT,
       nodeENISelector: env.NODEENI_SELECTOR,
       taskQueue: env.TASK_QUEUE,
+      readinessGate: readinessGateFromEnv(env),
       leaderElection: env.LEADER_ELECTION ? { namespace: env.LEASE_NAMESPACE ?? env.POD_NAMESPACE, name: env.LEASE_NAME } : false,
       onReconcile: (r) => {
         metrics.reconcileSeconds.observe(r.durationMs / 1000);
         const c = watcher.counters;
         metrics.signals.inc({ kind: 'spec' }, c.signalsSent - last.signalsSent);
         metrics.signals.inc({ kind: 'release' }, c.releasesSent - last.releasesSent);
-        for (const kind of ['reconcileErrors', 'signalErrors', 'statusWrites', 'finalizersAdded', 'finalizersRemoved', 'eventsWritten'] as const) {
+        for (const kind of ['reconcileErrors', 'signalErrors', 'statusWrites', 'finalizersAdded', 'finalizersRemoved', 'eventsWritten', 'nodesPatched'] as const) {
           metrics.watcherOps.inc({ kind }, c[kind] - last[kind]);
         }
         last = { ...c };

@@ -35,7 +35,7 @@ export class ControllerMetrics {
   readonly signals = new Counter({ name: 'multi_eni_watcher_signals_total', help: 'Signals sent by the watcher', labelNames: ['kind'], registers: [this.registry] });
   readonly watcherOps = new Counter({
     name: 'multi_eni_watcher_operations_total',
-    help: 'Watcher operations by kind: reconcileErrors, signalErrors, statusWrites, finalizersAdded, finalizersRemoved, eventsWritten',
+    help: 'Watcher operations by kind: reconcileErrors, signalErrors, statusWrites, finalizersAdded, finalizersRemoved, eventsWritten, nodesPatched',
     labelNames: ['kind'],
     registers: [this.registry],
   });

@@ -20,7 +20,14 @@ import { SimulatedNode } from '../stack/sim/simulated-node.js';
 import { readState, stackEnv, stackHealthy, startStack, stopStack, type StackState } from '../stack/stack.js';
 import { selectorLabel, type DemoArgs } from './args.js';
 import { elapsed, progressLine, progressOf, table, workflowUrl, workflowsUrl, type Progress } from './format.js';
-import { demoManifests, subnetCount, type DemoManifest } from './manifests.js';
+import { demoManifests, multiAzManifest, subnetCount, type DemoManifest } from './manifests.js';
+import { DEFAULT_LABEL, DEFAULT_TAINT_KEY } from '../../watcher/node-readiness.js';
+
+/** The readiness gate's taint and label, as the chart's defaults. */
+export const GATE_TAINT = DEFAULT_TAINT_KEY;
+export const [GATE_LABEL_KEY, GATE_LABEL_VALUE] = DEFAULT_LABEL.split('=') as [string, string];
+/** The AZs of the seed 003 topology the telco nodes join in, one node each. */
+export const GATE_AZS = ['us-east-1a', 'us-east-1b'] as const;
 
 const execFileP = promisify(execFile);
 const REQUIRED_TOOLS = ['temporal', 'kubectl', 'etcd', 'kube-apiserver', 'moto_server'];
@@ -53,6 +60,8 @@ export class Demo {
   controllerLog?: string;
   metricsPort?: number;
   readonly nodes: DemoNode[] = [];
+  /** The telco nodes that join with the readiness taint (one per AZ), served by the multi-AZ NodeENI. */
+  readonly gateNodes: DemoNode[] = [];
   manifests: DemoManifest[] = [];
   private readonly applied: string[] = [];
   private readonly nodeObjects: string[] = [];
@@ -101,6 +110,11 @@ export class Demo {
 
   get nodeNames(): Set<string> {
     return new Set(this.nodes.map((n) => n.name));
+  }
+
+  /** The `ng` label of the telco nodes (the multi-AZ NodeENI selects it). */
+  get telcoGroup(): string {
+    return `${this.args.nodeGroup}-telco`;
   }
 
   // ---------- start ----------
@@ -207,6 +221,9 @@ export class Demo {
       FLEET_SCHEDULE_ID: this.fleetScheduleId,
       POLL_MS: '300',
       ...(this.args.selector ? { NODEENI_SELECTOR: this.args.selector } : {}),
+      // The readiness gate, on the telco nodes only (the chart's readinessGate.nodeSelector).
+      READINESS_GATE: 'true',
+      READINESS_GATE_NODE_SELECTOR: `ng=${this.telcoGroup}`,
     };
     const fd = fs.openSync(this.controllerLog, 'a');
     // Its own process group: a Ctrl-C in the terminal reaches the demo only, which still needs the
@@ -319,13 +336,13 @@ export class Demo {
   }
 
   /** The demo's ENIs in EC2, straight from the emulator (not through the controller's endpoint). */
-  async enis(): Promise<NetworkInterface[]> {
-    if (!this.nodes.length) return [];
+  async enis(nodes: readonly DemoNode[] = this.nodes): Promise<NetworkInterface[]> {
+    if (!nodes.length) return [];
     const r = await this.ec2!.send(
       new DescribeNetworkInterfacesCommand({
         Filters: [
           { Name: `tag:${TAG_CLUSTER}`, Values: [this.args.clusterName] },
-          { Name: `tag:${TAG_NODE}`, Values: [...this.nodeNames] },
+          { Name: `tag:${TAG_NODE}`, Values: nodes.map((n) => n.name) },
         ],
       }),
     );
@@ -416,6 +433,91 @@ export class Demo {
     return { kubectlWide, enis, uiQueries };
   }
 
+  // ---------- multi-AZ NodeENI and the readiness gate ----------
+
+  /**
+   * The seed 003 topology: one NodeENI over two Multus subnets in each of two AZs; then one telco node per AZ joins
+   * with the readiness taint (as an EKS node group's or Karpenter NodePool's startupTaints put it). The controller
+   * lifts the taint and sets the ready label once the node's ENIs (its own AZ's two subnets) are Ready.
+   */
+  async readinessGate(timeoutMs = this.args.timeoutSeconds * 1000): Promise<void> {
+    const s = this.state!;
+    const print = (l = '') => this.out(l);
+    const m = multiAzManifest(s.seed, { nameSuffix: this.args.nameSuffix, labels: selectorLabel(this.args.selector), nodeGroup: this.telcoGroup });
+    await this.apply(m.obj);
+    this.applied.push(m.obj.metadata.name);
+    print('== Multi-AZ NodeENI and the readiness gate');
+    this.say(
+      `applied NodeENI ${m.obj.metadata.name}: subnets ${(m.obj.spec.subnetNames ?? []).map((x) => this.subnetLabel(x)).join(', ')}, device index ${m.obj.spec.deviceIndex}; ` +
+        `nodeSelector ng=${this.telcoGroup}`,
+    );
+    for (const n of m.notes) this.say(`  ${n}`);
+    const taint = { key: GATE_TAINT, effect: 'NoSchedule' };
+    for (const [i, az] of GATE_AZS.entries()) {
+      this.check();
+      const [instance] = await runInstances(this.ec2!, s.seed, 1, az, undefined, this.args.clusterName);
+      this.instances.push(instance!);
+      const name = `demo-${this.runId}-telco-${i}`;
+      const sim = await SimulatedNode.start({ name, instanceId: instance!.id, ec2: this.ec2!, temporal: s.temporal, connection: this.connection });
+      this.gateNodes.push({ name, instance: instance!, sim });
+      const labels = { ng: this.telcoGroup, 'topology.kubernetes.io/zone': az, ...selectorLabel(this.args.selector) };
+      await this.core!.createNode({ body: { metadata: { name, labels }, spec: { providerID: `aws:///${az}/${instance!.id}`, taints: [taint] } } });
+      this.nodeObjects.push(name);
+      this.say(`telco node ${name} joins in ${az} (${instance!.id}) with the startup taint ${GATE_TAINT}:NoSchedule; its netns ${sim.netns.name}`);
+    }
+
+    const t = Date.now();
+    const last = new Map<string, string>();
+    for (;;) {
+      this.check();
+      const states = await Promise.all(this.gateNodes.map((n) => this.gateState(n, m.obj.metadata.name)));
+      for (const st of states) {
+        if (last.get(st.name) !== st.line) this.say(`  ${st.line}`);
+        last.set(st.name, st.line);
+      }
+      if (states.every((x) => x.lifted)) break;
+      if (Date.now() - t > timeoutMs) throw new Error(`the readiness taint was not lifted after ${timeoutMs / 1000}s; the controller log is ${this.controllerLog}:\n${tailOf(this.controllerLog!)}`);
+      await sleep(500);
+    }
+    this.say(`readiness taint lifted on ${this.gateNodes.length} telco nodes in ${((Date.now() - t) / 1000).toFixed(1)}s, each labelled ${DEFAULT_LABEL}`);
+
+    const columns = [
+      'NAME:.metadata.name',
+      'ZONE:.metadata.labels.topology\\.kubernetes\\.io/zone',
+      `READY-LABEL:.metadata.labels.${GATE_LABEL_KEY.replaceAll('.', '\\.')}`,
+      'TAINTS:.spec.taints[*].key',
+    ].join(',');
+    const kubectlArgs = ['get', 'nodes', '-l', `ng=${this.telcoGroup}`, '-o', `custom-columns=${columns}`];
+    print();
+    print(`$ kubectl ${kubectlArgs.map((a) => (a.includes('*') ? `'${a}'` : a)).join(' ')}`);
+    print((await this.kubectl(kubectlArgs)).trimEnd());
+    print(`(node.kubernetes.io/not-ready is the apiserver's own taint on a new Node, which a kubelet clears; simulated nodes have none)`);
+    const enis = (await this.enis(this.gateNodes)).sort((a, b) => tagOf(a, TAG_NODE).localeCompare(tagOf(b, TAG_NODE)) || (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
+    print();
+    print(`ENIs of ${m.obj.metadata.name}: each node gets its own AZ's two subnets, device indexes 2 and 3`);
+    print(
+      table(
+        ['ENI', 'NODE (tag)', 'AZ', 'SUBNET', 'INDEX', 'STATUS'],
+        enis.map((e) => {
+          const sub = s.seed.subnets.find((x) => x.id === e.SubnetId);
+          return [e.NetworkInterfaceId ?? '', tagOf(e, TAG_NODE), sub?.az ?? '?', `${e.SubnetId} (${sub?.name ?? '?'})`, String(e.Attachment?.DeviceIndex ?? '-'), e.Attachment?.Status ?? e.Status ?? ''];
+        }),
+      ),
+    );
+    print();
+  }
+
+  /** One telco node's gate state: its taint, its label and its attachments of the multi-AZ NodeENI. */
+  private async gateState(n: DemoNode, nodeENI: string): Promise<{ name: string; line: string; lifted: boolean }> {
+    const node = await this.core!.readNode({ name: n.name });
+    const tainted = (node.spec?.taints ?? []).some((x) => x.key === GATE_TAINT);
+    const label = node.metadata?.labels?.[GATE_LABEL_KEY];
+    const mine = ((await this.get(nodeENI))?.status?.attachments ?? []).filter((a) => a.nodeID === n.name);
+    const phases = mine.map((a) => a.phase ?? '?').join(',') || 'none yet';
+    const line = `${n.name} (${n.instance.az}): ${nodeENI} ${mine.filter((a) => a.phase === 'Ready').length}/2 Ready [${phases}]; taint ${tainted ? 'present' : 'removed'}; label ${label === undefined ? 'absent' : `${GATE_LABEL_KEY}=${label}`}`;
+    return { name: n.name, line, lifted: !tainted && label === GATE_LABEL_VALUE };
+  }
+
   // ---------- stop ----------
 
   async waitGone(names: string[], timeoutMs: number): Promise<string[]> {
@@ -474,10 +576,11 @@ export class Demo {
       });
       await step('release ENIs', async () => {
         const deadline = Date.now() + 30000;
-        let enis = await this.enis();
+        const all = [...this.nodes, ...this.gateNodes];
+        let enis = await this.enis(all);
         while (enis.length && Date.now() < deadline) {
           await sleep(500);
-          enis = await this.enis();
+          enis = await this.enis(all);
         }
         if (enis.length) throw new Error(`ENIs still in EC2: ${enis.map((e) => e.NetworkInterfaceId).join(', ')}`);
         this.say('cleanup: no ENI of the demo left in EC2');
@@ -511,7 +614,7 @@ export class Demo {
         }
       });
     }
-    for (const n of this.nodes) {
+    for (const n of [...this.nodes, ...this.gateNodes]) {
       await step(`stop simulated node ${n.name}`, async () => {
         try {
           await n.sim.stop();

@@ -53,12 +53,13 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  demo.say(`multi-eni demo: ${args.nodes} simulated node(s), the seeds' NodeENIs (3 telco cases + multi-subnet); demo pid ${process.pid}`);
+  demo.say(`multi-eni demo: ${args.nodes} simulated node(s), the seeds' NodeENIs (3 telco cases + multi-subnet), then a multi-AZ NodeENI with telco nodes joining under the readiness taint; demo pid ${process.pid}`);
   let code = 0;
   try {
     await demo.start();
     await demo.waitReady();
     const r = await demo.report();
+    await demo.readinessGate();
     const total = demo.manifests.reduce((n, m) => n + demo.desiredOf(m.obj), 0);
     demo.say(`node agents' log: ${demo.nodeAgentLog}`);
     demo.say(

@@ -80,3 +80,24 @@ export function subnetCount(obj: NodeENI): number {
   const names = new Set([...(s.subnetName ? [s.subnetName] : []), ...(s.subnetNames ?? [])]);
   return ids.size + names.size;
 }
+
+/** The seed 003 topology's subnets (two Multus subnets per AZ, two AZs), in the order the README lists them. */
+export const MULTI_AZ_SUBNETS = ['multus-test-subnet-1', 'multus-test-subnet-2', 'multus-test-subnet-3', 'multus-test-subnet-4'] as const;
+
+/**
+ * The demo's multi-AZ NodeENI (README "Several availability zones in one NodeENI"): one NodeENI over the seed 003
+ * topology, by subnet and security group names. Its name carries the suffix, its labels the controller's selector.
+ */
+export function multiAzManifest(seed: Seed, o: DemoManifestOptions = {}): DemoManifest {
+  const az = (name: string) => seed.subnets.find((s) => s.name === name)?.az ?? '?';
+  const obj: NodeENI = {
+    apiVersion: 'networking.k8s.aws/v1alpha1',
+    kind: 'NodeENI',
+    metadata: { name: o.nameSuffix ? `multi-az-nodeeni-${o.nameSuffix}` : 'multi-az-nodeeni', ...(o.labels && Object.keys(o.labels).length ? { labels: { ...o.labels } } : {}) },
+    spec: { nodeSelector: { ng: o.nodeGroup ?? 'multi-eni-telco' }, subnetNames: [...MULTI_AZ_SUBNETS], securityGroupNames: ['multus-test-sg'], deviceIndex: 2 },
+  };
+  const byAz = new Map<string, string[]>();
+  for (const n of MULTI_AZ_SUBNETS) byAz.set(az(n), [...(byAz.get(az(n)) ?? []), n]);
+  const notes = [...byAz].map(([zone, names]) => `a node in ${zone} gets ${names.map((n, i) => `${n} at index ${2 + i}`).join(' and ')}`);
+  return { file: '(README multi-AZ example, seed 003 topology)', obj, notes };
+}

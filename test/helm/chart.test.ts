@@ -310,6 +310,25 @@ describe('helm template', () => {
     expect(await startControllerWith(env)).toEqual({ configAccepted: true, output: expect.any(String) });
   }, T);
 
+  it('the readiness gate values: the controller env only when enabled, the node selector as k=v terms; the controller accepts them; a bad label is refused by the schema', async () => {
+    const off = envOf(find((await render(offline)).objects, 'Deployment'));
+    expect(Object.keys(off).filter((k) => k.startsWith('READINESS_GATE'))).toEqual([]);
+    const { objects } = await render(offline, {
+      set: ['readinessGate.enabled=true', 'readinessGate.taint=example.com/interfaces', 'readinessGate.label.value=up', 'readinessGate.nodeSelector.pool=telco', 'readinessGate.nodeSelector.multus=yes'],
+    });
+    const env = envOf(find(objects, 'Deployment'));
+    expect(env).toMatchObject({
+      READINESS_GATE: 'true',
+      READINESS_GATE_TAINT: 'example.com/interfaces',
+      READINESS_GATE_LABEL: 'multi-eni.networking.k8s.aws/ready=up',
+      READINESS_GATE_NODE_SELECTOR: 'multus=yes,pool=telco',
+    });
+    expect(await startControllerWith(env)).toEqual({ configAccepted: true, output: expect.any(String) });
+    const bad = await helm(['template', 'rel', offline, '-f', clusterNameValues(), '--set', 'readinessGate.enabled=true', '--set', 'readinessGate.label.value=no way']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("at '/readinessGate/label/value': 'no way' does not match pattern");
+  }, T);
+
   it('the same check refuses a bad environment (so it can fail)', async () => {
     const { objects } = await render(CHART_DIR);
     const env = { ...envOf(find(objects, 'Deployment')), EC2_RATE_LIMIT: '-1', COMPONENTS: 'worker,sweeper' };

@@ -1,6 +1,6 @@
 // An end-to-end test cluster on the local stack: the controller as a process, simulated nodes (each with
 // its instance in EC2, its Node object and its node agent), and the kubectl-level operations a user does.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Node, type V1Taint } from '@kubernetes/client-node';
 import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { runInstances } from '../../dev/stack/seed.js';
 import { SimulatedNode } from '../../dev/stack/sim/simulated-node.js';
@@ -66,7 +66,7 @@ export class TestCluster {
     return obj;
   }
 
-  async addNodes(count: number, labels: Record<string, string> = { ng: this.nodeGroup }, opts: { agent?: boolean; az?: string; process?: boolean } = {}): Promise<TestNode[]> {
+  async addNodes(count: number, labels: Record<string, string> = { ng: this.nodeGroup }, opts: { agent?: boolean; az?: string; process?: boolean; taints?: V1Taint[] } = {}): Promise<TestNode[]> {
     const s = stack();
     const instances = await runInstances(this.ec2, s.seed, count, opts.az ?? 'us-east-1a', undefined, this.clusterName);
     const added: TestNode[] = [];
@@ -84,7 +84,7 @@ export class TestCluster {
         this.nodes.push(node);
       }
       await this.k.core.createNode({
-        body: { metadata: { name, labels }, spec: { providerID: `aws:///${inst.az}/${inst.id}` } },
+        body: { metadata: { name, labels }, spec: { providerID: `aws:///${inst.az}/${inst.id}`, ...(opts.taints ? { taints: opts.taints } : {}) } },
       });
       added.push(node);
     }
@@ -93,6 +93,10 @@ export class TestCluster {
 
   async setNodeLabels(name: string, labels: Record<string, string | null>): Promise<void> {
     await this.k.core.patchNode({ name, body: { metadata: { labels } } }, mergePatch());
+  }
+
+  async getNode(name: string): Promise<V1Node> {
+    return this.k.core.readNode({ name });
   }
 
   async deleteNode(name: string): Promise<void> {

@@ -212,3 +212,12 @@ Temporal connection environment: (list $ "controller") or (list $ "node-agent").
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* A map of labels as an equality-based selector string, keys sorted: k1=v1,k2=v2. */}}
+{{- define "mec.selectorString" -}}
+{{- $terms := list -}}
+{{- range $k, $v := . -}}
+{{- $terms = append $terms (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $terms -}}
+{{- end -}}
