@@ -311,9 +311,9 @@ describe('helm template', () => {
   }, T);
 
   it('the readiness gate values: the controller env only when enabled, the node selector as k=v terms; the controller accepts them; a bad label is refused by the schema', async () => {
-    const off = envOf(find((await render(offline)).objects, 'Deployment'));
+    const off = envOf(find((await render(CHART_DIR)).objects, 'Deployment'));
     expect(Object.keys(off).filter((k) => k.startsWith('READINESS_GATE'))).toEqual([]);
-    const { objects } = await render(offline, {
+    const { objects } = await render(CHART_DIR, {
       set: ['readinessGate.enabled=true', 'readinessGate.taint=example.com/interfaces', 'readinessGate.label.value=up', 'readinessGate.nodeSelector.pool=telco', 'readinessGate.nodeSelector.multus=yes'],
     });
     const env = envOf(find(objects, 'Deployment'));
@@ -324,7 +324,7 @@ describe('helm template', () => {
       READINESS_GATE_NODE_SELECTOR: 'multus=yes,pool=telco',
     });
     expect(await startControllerWith(env)).toEqual({ configAccepted: true, output: expect.any(String) });
-    const bad = await helm(['template', 'rel', offline, '-f', clusterNameValues(), '--set', 'readinessGate.enabled=true', '--set', 'readinessGate.label.value=no way']);
+    const bad = await helm(['template', 'rel', CHART_DIR, '-f', clusterNameValues(), '--set', 'readinessGate.enabled=true', '--set', 'readinessGate.label.value=no way']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("at '/readinessGate/label/value': 'no way' does not match pattern");
   }, T);
