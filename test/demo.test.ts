@@ -4,7 +4,9 @@
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
+import yaml from 'js-yaml';
 import { REPO_ROOT } from '../dev/stack/paths.js';
+import type { NetworkAttachmentDefinition } from '../cli/nad.js';
 import { isAlive } from '../dev/stack/processes.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../common/names.js';
 import { kubeClients, motoEc2, stack, temporalClient, uniq } from './support/env.js';
@@ -167,6 +169,27 @@ describe('npm run demo, unattended on the shared stack', () => {
       ['us-east-1b', '(multus-test-subnet-3)', '2', 'attached'],
       ['us-east-1b', '(multus-test-subnet-4)', '3', 'attached'],
     ]);
+
+    // A NetworkAttachmentDefinition per attachment of the first telco node, over that ENI's own addresses: two
+    // secondaries and one /28 prefix each (the multi-AZ NodeENI asks for them), master the ENI's interface.
+    const nadCmd = `$ kubectl nodeeni nad ${multiAz} ${telco[0]![0]} --nad-namespace telco`;
+    expect(r.out).toContain(nadCmd);
+    const nadText = r.out.split(nadCmd)[1]!.split('\n(pods using one select its node')[0]!;
+    const nads = yaml.loadAll(nadText) as NetworkAttachmentDefinition[];
+    expect(nads.map((d) => [d.metadata.namespace, d.metadata.annotations['networking.k8s.aws/node']])).toEqual([
+      ['telco', telco[0]![0]],
+      ['telco', telco[0]![0]],
+    ]);
+    const configs = nads.map((d) => JSON.parse(d.spec.config) as { type: string; master: string; ipam: { ranges: { rangeStart: string; rangeEnd: string }[][] } });
+    expect(configs.map((c) => [c.type, c.master]).sort()).toEqual([
+      ['ipvlan', 'eth2'],
+      ['ipvlan', 'eth3'],
+    ]);
+    for (const c of configs) {
+      const ranges = c.ipam.ranges[0]!;
+      expect(ranges.map((x) => x.rangeStart === x.rangeEnd)).toEqual([true, true, false]);
+      expect(Number(ranges[2]!.rangeEnd.split('.')[3]) - Number(ranges[2]!.rangeStart.split('.')[3])).toBe(15);
+    }
 
     // Stopped in order, then nothing left (the multi-AZ NodeENI too).
     expect(r.out).toContain('cleanup: 5 NodeENIs deleted');

@@ -505,6 +505,15 @@ export class Demo {
       ),
     );
     print();
+    // From NodeENI to a pod with net1: the kubectl plugin prints a NetworkAttachmentDefinition per attachment, over the
+    // ENI's own addresses (those EC2 routes to it).
+    const node = this.gateNodes[0]!.name;
+    const nadArgs = ['nad', m.obj.metadata.name, node, '--nad-namespace', 'telco'];
+    print(`$ kubectl nodeeni ${nadArgs.join(' ')}`);
+    const nad = await execFileP(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli', 'kubectl-nodeeni.js'), ...nadArgs], { env: this.kubectlEnv() });
+    print(nad.stdout.trimEnd());
+    print(`(pods using one select its node: kubernetes.io/hostname=${node}; \`kubectl nodeeni nad ... | kubectl apply -f -\` creates them)`);
+    print();
   }
 
   /** One telco node's gate state: its taint, its label and its attachments of the multi-AZ NodeENI. */

@@ -94,7 +94,16 @@ export function multiAzManifest(seed: Seed, o: DemoManifestOptions = {}): DemoMa
     apiVersion: 'networking.k8s.aws/v1alpha1',
     kind: 'NodeENI',
     metadata: { name: o.nameSuffix ? `multi-az-nodeeni-${o.nameSuffix}` : 'multi-az-nodeeni', ...(o.labels && Object.keys(o.labels).length ? { labels: { ...o.labels } } : {}) },
-    spec: { nodeSelector: { ng: o.nodeGroup ?? 'multi-eni-telco' }, subnetNames: [...MULTI_AZ_SUBNETS], securityGroupNames: ['multus-test-sg'], deviceIndex: 2 },
+    // Addresses for Multus pods on each ENI: two secondaries and one /28 prefix (`kubectl nodeeni nad` turns them into
+    // NetworkAttachmentDefinitions).
+    spec: {
+      nodeSelector: { ng: o.nodeGroup ?? 'multi-eni-telco' },
+      subnetNames: [...MULTI_AZ_SUBNETS],
+      securityGroupNames: ['multus-test-sg'],
+      deviceIndex: 2,
+      secondaryIPv4Count: 2,
+      ipv4PrefixCount: 1,
+    },
   };
   const byAz = new Map<string, string[]>();
   for (const n of MULTI_AZ_SUBNETS) byAz.set(az(n), [...(byAz.get(az(n)) ?? []), n]);
