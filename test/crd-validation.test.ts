@@ -105,6 +105,23 @@ describe('NodeENI CRD validation at the apiserver', () => {
     }
   });
 
+  it('refuses addresses no instance type can hold or that cannot be one ENI\'s, naming the field; accepts 49 in all', async () => {
+    const base = '  nodeSelector: {ng: a}\n  securityGroupIDs: [sg-1]\n';
+    const cases: [string, RegExp | 'ok'][] = [
+      ['  subnetID: subnet-1\n  secondaryIPv4Count: 40\n  ipv4PrefixCount: 10\n', /spec\.secondaryIPv4Count: Invalid value: .*secondaryIPv4Count \+ ipv4PrefixCount must be at most 49/],
+      ['  subnetID: subnet-1\n  secondaryIPv4Count: 50\n', /spec\.secondaryIPv4Count: Invalid value: 50: spec\.secondaryIPv4Count in body should be less than or equal to 49/],
+      ['  subnetID: subnet-1\n  ipv4PrefixCount: -1\n', /spec\.ipv4PrefixCount: Invalid value: -1: spec\.ipv4PrefixCount in body should be greater than or equal to 0/],
+      ['  subnetIDs: [subnet-1, subnet-2]\n  primaryIPv4Address: 10.0.1.50\n', /spec\.primaryIPv4Address: Invalid value: .*primaryIPv4Address needs exactly one subnet/],
+      ['  subnetID: subnet-1\n  primaryIPv4Address: 10.0.1.256\n', /spec\.primaryIPv4Address: Invalid value: "10\.0\.1\.256": spec\.primaryIPv4Address in body should match/],
+      ['  subnetID: subnet-1\n  secondaryIPv4Count: 40\n  ipv4PrefixCount: 9\n  primaryIPv4Address: 10.0.1.50\n', 'ok'],
+    ];
+    for (const [spec, expected] of cases) {
+      const r = await serverDryRun(manifest(base + spec));
+      if (expected === 'ok') expect(r).toEqual({ ok: true });
+      else expect(!r.ok && r.error).toMatch(expected);
+    }
+  });
+
   it("accepts every seed manifest unchanged, and the controller's own parser agrees", async () => {
     const files = fs.readdirSync(SEEDS_DIR).filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(7);
