@@ -60,7 +60,7 @@ export class ControllerMetrics {
  * Serves /metrics (ours + the SDK's), /healthz (alive: always ok while the process answers) and /readyz (ok, or
  * 503 with every reason it is not). Returns the server, or undefined when port is 0.
  */
-export function serveMetrics(metrics: ControllerMetrics, port: number, sdkMetricsUrl?: string, readiness: Readiness = new Readiness()): http.Server | undefined {
+export function serveMetrics(metrics: { readonly registry: Registry }, port: number, sdkMetricsUrl?: string, readiness: Readiness = new Readiness()): http.Server | undefined {
   if (!port) return undefined;
   const server = http.createServer((req, res) => {
     void (async () => {

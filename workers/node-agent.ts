@@ -9,6 +9,9 @@ import { parseNodeAgentConfig, type NodeAgentConfig } from '../node-agent/config
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { kubeDevicePluginRestarter } from '../node-agent/device-plugin.js';
 import { ImdsClient } from '../node-agent/imds.js';
+import { NodeAgentMetrics } from '../node-agent/metrics.js';
+import { serveMetrics } from './metrics.js';
+import { Readiness, retryUntilReady } from './readiness.js';
 
 // One JSON object per line for everything the process logs (its own lines, the SDK's, the activities'), so
 // a log pipeline can filter by eniId, interfaceName and action.
@@ -55,25 +58,59 @@ export async function main(env: Record<string, string | undefined> = process.env
   // The worker drains in-flight activities on these signals, then run() returns.
   Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: new DefaultLogger('INFO', sdkLog) });
 
+  // /healthz answers as soon as the process runs; /readyz once the worker polls this node's task queue.
+  const metrics = new NodeAgentMetrics();
+  const readiness = new Readiness();
+  readiness.set('worker', 'not started');
+  const server = serveMetrics(metrics, config.metricsPort, undefined, readiness);
+  server?.on('error', (err) => fail(`METRICS_PORT ${config.metricsPort}: ${err.message}`));
+
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
-  const activities = createNodeAgentActivities({
-    nodeName: config.nodeName,
-    sysRoot: config.sysRoot,
-    pcidpConfigPath: config.pcidpConfigPath,
-    stateDir: config.stateDir,
-    ...(config.netns ? { netns: config.netns } : {}),
-    ...(config.imdsEndpoint ? { imds: new ImdsClient({ endpoint: config.imdsEndpoint }) } : {}),
-    restartDevicePlugin: kubeDevicePluginRestarter({
-      kubeConfig,
+  const activities = metrics.instrument(
+    createNodeAgentActivities({
       nodeName: config.nodeName,
-      namespace: config.devicePlugin.namespace,
-      labelSelector: config.devicePlugin.labelSelector,
-      log: (message, attrs) => log('info', message, attrs),
+      sysRoot: config.sysRoot,
+      pcidpConfigPath: config.pcidpConfigPath,
+      stateDir: config.stateDir,
+      ...(config.netns ? { netns: config.netns } : {}),
+      ...(config.imdsEndpoint ? { imds: new ImdsClient({ endpoint: config.imdsEndpoint }) } : {}),
+      restartDevicePlugin: kubeDevicePluginRestarter({
+        kubeConfig,
+        nodeName: config.nodeName,
+        namespace: config.devicePlugin.namespace,
+        labelSelector: config.devicePlugin.labelSelector,
+        log: (message, attrs) => log('info', message, attrs),
+      }),
+      onHardwarePoll: () => metrics.hardwarePolled(),
     }),
-  });
+  );
 
-  const connection = await NativeConnection.connect(connectionOptions(config));
+  // Temporal is waited for with backoff (not ready meanwhile), so the pod does not crash-loop while Temporal starts.
+  const address = config.temporal.TEMPORAL_ADDRESS;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, onSignal);
+  readiness.set('temporal', `connecting to ${address}`);
+  let connection: NativeConnection;
+  try {
+    connection = await retryUntilReady(() => NativeConnection.connect(connectionOptions(config)), {
+      signal: stop.signal,
+      onWait: (why, attempt, delayMs) => {
+        readiness.set('temporal', `${address} not reachable yet (${why}); try ${attempt}`);
+        log('warn', 'Temporal not reachable yet', { node: config.nodeName, temporal: address, error: why, attempt, retryInSeconds: delayMs / 1000 });
+      },
+    });
+  } catch (err) {
+    server?.close();
+    if (stop.signal.aborted) {
+      log('info', 'node agent stopped before Temporal was reached', { node: config.nodeName });
+      return;
+    }
+    throw err;
+  }
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.removeListener(s, onSignal);
+  readiness.set('temporal', undefined);
   const taskQueue = nodeTaskQueue(config.nodeName);
   try {
     const worker = await Worker.create({
@@ -85,6 +122,8 @@ export async function main(env: Record<string, string | undefined> = process.env
       maxConcurrentActivityTaskExecutions: 8,
       shutdownGraceTime: '30s',
     });
+    readiness.set('worker', undefined);
+    readiness.check('worker', () => (worker.getState() === 'RUNNING' ? undefined : `Temporal worker on ${taskQueue} ${worker.getState()}`));
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => log('info', 'shutting down: finishing in-flight activities', { signal }));
     }
@@ -99,11 +138,13 @@ export async function main(env: Record<string, string | undefined> = process.env
       stateDir: config.stateDir,
       netns: config.netns,
       imds: config.imdsEndpoint ?? 'off',
+      metricsPort: config.metricsPort || 'off',
     });
     await worker.run();
     log('info', 'node agent stopped', { node: config.nodeName });
   } finally {
     await connection.close();
+    server?.close();
   }
 }
 
