@@ -109,7 +109,7 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
     maxWaitMs: BUDGET_MAX_WAIT_MS,
   });
   const ec2 = makeEc2Client({ region: o.region, endpoint: o.ec2Endpoint, budget, record: m ? (a, r) => m.ec2Calls.inc({ action: a, outcome: r }) : undefined });
-  const kube = createKubeActivities({ kc: o.kc, onPairStatus: m ? (input) => m.recordPairPhases(`${input.nodeENI}/${input.nodeName}`, input.attachments.map((a) => a.phase ?? 'Unknown')) : undefined });
+  const kube = createKubeActivities({ kc: o.kc });
   const nodes = new NodeInstanceCheck(kubeProviderIdLookup(o.kc));
   const activities = {
     ...createEc2Activities({ ec2, clusterName: o.clusterName, pollMs: o.pollMs, nodeCheck: (node, instance) => nodes.check(node, instance) }),

@@ -111,6 +111,8 @@ async function main(): Promise<void> {
       },
     });
     stops.push(() => watcher.stop());
+    // Cluster-wide gauges from the leader's cache; a replica not leading exports none (no double count, nothing stale).
+    metrics.setClusterSource(() => watcher.nodeENIs());
     readiness.check('watcher', () => (watcher.isLeader() && !watcher.isReady() ? 'leading, NodeENI and Node caches not loaded yet' : undefined));
   }
 
