@@ -1,6 +1,7 @@
 // The controller process as an operator meets it: configuration checked before anything starts, and one
 // Prometheus endpoint with the controller's own metrics and the Temporal SDK's.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from '../../dev/stack/paths.js';
@@ -55,6 +56,16 @@ describe('controller process', () => {
       // The Temporal SDK's own metrics, from its runtime, on the same endpoint.
       expect(text).toMatch(/^temporal_\w+/m);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      // Its logs: JSON lines of one logger, the watcher's and the Temporal SDK's among them.
+      const lines = fs
+        .readFileSync(c.controller.log, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toContainEqual(expect.objectContaining({ component: 'controller', level: 'info', message: 'multi-eni controller running: worker + watcher' }));
+      expect(lines).toContainEqual(expect.objectContaining({ component: 'controller', scope: 'watcher', message: expect.stringMatching(/^caches synced/) }));
+      expect(lines).toContainEqual(expect.objectContaining({ component: 'controller', scope: 'temporal-sdk', state: 'RUNNING', message: 'Worker state changed' }));
+      for (const l of lines) expect(l).toMatchObject({ time: expect.any(String), level: expect.any(String), component: 'controller' });
     }, 180000);
   });
 
@@ -83,8 +94,9 @@ describe('controller process', () => {
       });
     }, 120000);
     afterAll(async () => {
-      await second?.stop();
+      // The NodeENI goes first, while a replica still runs to release it; then the other replica.
       await c.teardown();
+      await second?.stop();
     }, 180000);
 
     const scrape = async (port: number) => {

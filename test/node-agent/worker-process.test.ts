@@ -265,8 +265,13 @@ describe('node agent worker process', () => {
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
       for (const action of ['find', 'mtu', 'up', 'down']) {
-        expect(lines).toContainEqual(expect.objectContaining({ eniId: ENI, interfaceName: 'ens7', action, node: NODE, workflowId: `agent-proc-${suffix}` }));
+        expect(lines).toContainEqual(expect.objectContaining({ component: 'node-agent', eniId: ENI, interfaceName: 'ens7', action, node: NODE, workflowId: `agent-proc-${suffix}` }));
       }
+      // Every line is the one logger's: JSON with time, level, component and node (the SDK's own lines included).
+      const all = out.split('\n').filter((l) => l.trim() !== '');
+      expect(all.filter((l) => !l.startsWith('{'))).toEqual([]);
+      for (const l of lines) expect(l).toMatchObject({ time: expect.any(String), level: expect.stringMatching(/^(trace|debug|info|warn|error|fatal)$/), component: 'node-agent', node: NODE });
+      expect(lines.some((l) => l.activityType === 'configureInterface')).toBe(true);
       expect(lines).toContainEqual(expect.objectContaining({ message: 'restarted SR-IOV device plugin pod', pod: 'sriovdp-here', namespace: NAMESPACE }));
       // Its metrics: two configures (the second a no-op repeat) and one release, all ok; the links were just listed.
       const m = (await get(port, '/metrics')).body;
