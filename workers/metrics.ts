@@ -27,6 +27,11 @@ export class ControllerMetrics {
     labelNames: ['bucket'],
     registers: [this.registry],
   });
+  readonly leakedEnisDeleted = new Counter({
+    name: 'multi_eni_fleet_leaked_enis_deleted_total',
+    help: "Leaked ENIs (this cluster's tag, no pair owning them, past the cool-down) the fleet sweep deleted",
+    registers: [this.registry],
+  });
   readonly reconcileSeconds = new Histogram({
     name: 'multi_eni_watcher_reconcile_seconds',
     help: 'Duration of a watcher reconcile pass',
