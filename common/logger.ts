@@ -6,12 +6,15 @@ import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporali
 
 export type { Pino };
 
+/** LOG_LEVEL, as both processes read it. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
 export interface LoggerOptions {
   /** `controller` or `node-agent`. */
   component: string;
   /** Fields on every line (node, pod); undefined values are left out. */
   bindings?: Record<string, string | undefined>;
-  /** Minimum level (pino's names); default `info`, or LOG_LEVEL. */
+  /** Minimum level (pino's names); default `info`. */
   level?: string;
   /** Where lines go (tests); default stdout. */
   destination?: DestinationStream;
@@ -22,7 +25,7 @@ export function createLogger(o: LoggerOptions): Pino {
   for (const [k, v] of Object.entries(o.bindings ?? {})) if (v) base[k] = v;
   return pino(
     {
-      level: o.level ?? process.env.LOG_LEVEL ?? 'info',
+      level: o.level ?? 'info',
       base,
       messageKey: 'message',
       errorKey: 'error',

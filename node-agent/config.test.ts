@@ -13,6 +13,7 @@ describe('node agent configuration', () => {
         imdsEndpoint: 'http://169.254.169.254',
         devicePlugin: { namespace: 'kube-system', labelSelector: 'app=sriovdp' },
         metricsPort: 9470,
+        logLevel: 'info',
       },
     });
   });
@@ -31,6 +32,7 @@ describe('node agent configuration', () => {
       DEVICE_PLUGIN_NAMESPACE: 'sriov',
       DEVICE_PLUGIN_SELECTOR: 'app.kubernetes.io/name=sriov-device-plugin',
       METRICS_PORT: '0',
+      LOG_LEVEL: 'debug',
     });
     expect(r.ok && r.config).toEqual({
       nodeName: 'node-a',
@@ -41,6 +43,7 @@ describe('node agent configuration', () => {
       netns: 'mneni-test-1',
       devicePlugin: { namespace: 'sriov', labelSelector: 'app.kubernetes.io/name=sriov-device-plugin' },
       metricsPort: 0,
+      logLevel: 'debug',
     });
   });
 
@@ -65,6 +68,7 @@ describe('node agent configuration', () => {
     [{ NODE_NAME: 'n', DEVICE_PLUGIN_SELECTOR: 'app = x' }, /^DEVICE_PLUGIN_SELECTOR: /],
     [{ NODE_NAME: 'n', METRICS_PORT: '70000' }, /^METRICS_PORT: must be a port number/],
     [{ NODE_NAME: 'n', METRICS_PORT: 'http' }, /^METRICS_PORT: must be a port number/],
+    [{ NODE_NAME: 'n', LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
   ])('bad config %j names the variable', (env, message) => {
     const r = parseNodeAgentConfig(env);
     expect(r.ok).toBe(false);

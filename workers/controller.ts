@@ -11,7 +11,7 @@ import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions, type Temp
 import { Readiness, retryUntilReady } from './readiness.js';
 import { Ec2BudgetEnvSchema } from './ec2-budget.js';
 import { ClusterNameSchema } from './cluster-name.js';
-import { createLogger, messageLogger, temporalLogger, type Pino } from '../common/logger.js';
+import { LOG_LEVELS, createLogger, messageLogger, temporalLogger, type Pino } from '../common/logger.js';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -48,6 +48,7 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   /** Pod and node this replica runs as/on (downward API): on every log line; the pod name is the Lease identity. */
   POD_NAME: z.string().optional(),
   NODE_NAME: z.string().optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   WATCHER_RELIST_SECONDS: int(300, 5),
   /** History events after which a pair at rest continues as new (Temporal's own suggestion also counts). */
   LIFECYCLE_HISTORY_LIMIT: int(8000, 20),
@@ -64,7 +65,7 @@ let logger: Pino = createLogger({ component: 'controller' });
 
 async function main(): Promise<void> {
   const env = parseEnvOrExit(ControllerEnvSchema);
-  logger = createLogger({ component: 'controller', bindings: { pod: env.POD_NAME, node: env.NODE_NAME } });
+  logger = createLogger({ component: 'controller', bindings: { pod: env.POD_NAME, node: env.NODE_NAME }, level: env.LOG_LEVEL });
   const metrics = new ControllerMetrics();
   const sdkMetricsPort = env.METRICS_PORT ? env.METRICS_PORT + 1 : 0;
   Runtime.install({

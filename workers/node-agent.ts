@@ -40,7 +40,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   const parsed = parseNodeAgentConfig(env);
   if (!parsed.ok) fail(`invalid configuration: ${parsed.errors.join('; ')}`);
   const config = parsed.config;
-  logger = createLogger({ component: 'node-agent', bindings: { node: config.nodeName } });
+  logger = createLogger({ component: 'node-agent', bindings: { node: config.nodeName }, level: config.logLevel });
   // The worker drains in-flight activities on these signals, then run() returns. The SDK logs through pino too.
   Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: temporalLogger(logger) });
 
