@@ -12,6 +12,8 @@ describe('node agent configuration', () => {
         stateDir: '/var/lib/multi-eni',
         imdsEndpoint: 'http://169.254.169.254',
         devicePlugin: { namespace: 'kube-system', labelSelector: 'app=sriovdp' },
+        metricsPort: 9470,
+        logLevel: 'info',
       },
     });
   });
@@ -29,6 +31,8 @@ describe('node agent configuration', () => {
       IMDS_ENDPOINT: 'off',
       DEVICE_PLUGIN_NAMESPACE: 'sriov',
       DEVICE_PLUGIN_SELECTOR: 'app.kubernetes.io/name=sriov-device-plugin',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'debug',
     });
     expect(r.ok && r.config).toEqual({
       nodeName: 'node-a',
@@ -38,6 +42,8 @@ describe('node agent configuration', () => {
       stateDir: '/host/var/lib/multi-eni',
       netns: 'mneni-test-1',
       devicePlugin: { namespace: 'sriov', labelSelector: 'app.kubernetes.io/name=sriov-device-plugin' },
+      metricsPort: 0,
+      logLevel: 'debug',
     });
   });
 
@@ -60,6 +66,9 @@ describe('node agent configuration', () => {
     [{ NODE_NAME: 'n', TEMPORAL_TLS_CERT: '/c.crt' }, /^TEMPORAL_TLS_KEY: is required/],
     [{ NODE_NAME: 'n', NODE_AGENT_NETNS: 'a b' }, /^NODE_AGENT_NETNS: /],
     [{ NODE_NAME: 'n', DEVICE_PLUGIN_SELECTOR: 'app = x' }, /^DEVICE_PLUGIN_SELECTOR: /],
+    [{ NODE_NAME: 'n', METRICS_PORT: '70000' }, /^METRICS_PORT: must be a port number/],
+    [{ NODE_NAME: 'n', METRICS_PORT: 'http' }, /^METRICS_PORT: must be a port number/],
+    [{ NODE_NAME: 'n', LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
   ])('bad config %j names the variable', (env, message) => {
     const r = parseNodeAgentConfig(env);
     expect(r.ok).toBe(false);

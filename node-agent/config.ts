@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { NODE_AGENT_DEFAULTS } from './host.js';
 import { TemporalEnvSchema, type TemporalEnv } from '../common/temporal-connection.js';
+import { LOG_LEVELS } from '../common/logger.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const NETNS_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
@@ -29,6 +30,9 @@ export const NodeAgentEnvSchema = TemporalEnvSchema.extend({
       .default('http://169.254.169.254'),
     DEVICE_PLUGIN_NAMESPACE: z.string().max(63).regex(DNS_SUBDOMAIN, 'must be a namespace name').default('kube-system'),
     DEVICE_PLUGIN_SELECTOR: z.string().min(1).regex(/^\S+$/, 'must be a label selector without spaces, e.g. app=sriovdp').default('app=sriovdp'),
+    /** Port of /healthz, /readyz and /metrics (every address: the agent runs in the host network); 0 = off. */
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    METRICS_PORT: z.coerce.number({ error: 'must be a port number' }).int('must be a port number').min(0).max(65535, 'must be a port number').default(9470),
   }).superRefine((env, ctx) => {
     if ((env.TEMPORAL_TLS_CERT === undefined) !== (env.TEMPORAL_TLS_KEY === undefined)) {
       const missing = env.TEMPORAL_TLS_CERT === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY';
@@ -47,6 +51,9 @@ export interface NodeAgentConfig {
   /** undefined: IMDS checks are off. */
   imdsEndpoint?: string;
   devicePlugin: { namespace: string; labelSelector: string };
+  /** Port of the health and metrics endpoints; 0 = none. */
+  metricsPort: number;
+  logLevel: (typeof LOG_LEVELS)[number];
 }
 
 export type ConfigResult = { ok: true; config: NodeAgentConfig } | { ok: false; errors: string[] };
@@ -66,6 +73,8 @@ export function parseNodeAgentConfig(env: Record<string, string | undefined>): C
     pcidpConfigPath: e.PCIDP_CONFIG,
     stateDir: e.NODE_AGENT_STATE_DIR,
     devicePlugin: { namespace: e.DEVICE_PLUGIN_NAMESPACE, labelSelector: e.DEVICE_PLUGIN_SELECTOR },
+    metricsPort: e.METRICS_PORT,
+    logLevel: e.LOG_LEVEL,
   };
   if (e.NODE_AGENT_NETNS) config.netns = e.NODE_AGENT_NETNS;
   if (e.IMDS_ENDPOINT !== 'off') config.imdsEndpoint = e.IMDS_ENDPOINT.replace(/\/$/, '');

@@ -30,6 +30,8 @@ export interface NodeAgentOptions {
   /** How often to look for a hot-plugged link (default 500 ms). */
   linkPollMs?: number;
   ipPath?: string;
+  /** Told each time the agent has listed the node's links (metrics: the last hardware poll). */
+  onHardwarePoll?: () => void;
 }
 
 export const NODE_AGENT_DEFAULTS = {
@@ -65,7 +67,9 @@ export class AgentHost {
   constructor(opts: NodeAgentOptions) {
     this.nodeName = opts.nodeName;
     this.sysfs = new Sysfs(opts.sysRoot ?? NODE_AGENT_DEFAULTS.sysRoot, opts.onSysfsWrite ? { onWrite: opts.onSysfsWrite } : {});
-    this.links = new Links({ ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.ipPath ? { ipPath: opts.ipPath } : {}) });
+    this.links = new Links({ ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.ipPath ? { ipPath: opts.ipPath } : {}),
+      ...(opts.onHardwarePoll ? { onList: opts.onHardwarePoll } : {}),
+    });
     this.state = new StateStore(opts.stateDir ?? NODE_AGENT_DEFAULTS.stateDir);
     // Its own lock: it is called while the host lock is held.
     this.sriov = new SriovConfigStore(opts.pcidpConfigPath ?? NODE_AGENT_DEFAULTS.pcidpConfigPath, this.state, opts.restartDevicePlugin, new Mutex());

@@ -24,14 +24,18 @@ export interface LinksOptions {
   /** Path of the ip binary (default: `ip` from PATH). */
   ipPath?: string;
   timeoutMs?: number;
+  /** Told after each successful listing of the links (the agent's look at the hardware; a metric). */
+  onList?: () => void;
 }
 
 export class Links {
   private readonly prefix: string[];
   private readonly ipPath: string;
   private readonly timeoutMs: number;
+  private readonly onList: (() => void) | undefined;
 
   constructor(opts: LinksOptions = {}) {
+    this.onList = opts.onList;
     this.prefix = opts.netns ? ['-n', opts.netns] : [];
     this.ipPath = opts.ipPath ?? 'ip';
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -53,7 +57,9 @@ export class Links {
   }
 
   async list(): Promise<LinkInfo[]> {
-    return parseIpLinkJson(await this.run(['-j', '-d', 'link', 'show']));
+    const links = parseIpLinkJson(await this.run(['-j', '-d', 'link', 'show']));
+    this.onList?.();
+    return links;
   }
 
   async findByMac(mac: string): Promise<LinkSelection> {

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
+import type { NodeENI } from '../common/nodeeni.js';
 import { LeaderElector } from './leader.js';
 import type { ReadinessGate } from './node-readiness.js';
 import { NodeENIWatcher, consoleLogger, newCounters, type Logger, type ReconcileReport, type WatcherCounters } from './watcher.js';
@@ -11,6 +12,7 @@ import { NodeENIWatcher, consoleLogger, newCounters, type Logger, type Reconcile
 export { NodeENIWatcher, newCounters, consoleLogger, SA_NODEENI, SA_NODE_NAME, SA_INSTANCE_ID, SA_ENI_PHASE } from './watcher.js';
 export type { WatcherCounters, ReconcileReport, Logger } from './watcher.js';
 export { LeaderElector, decideLease } from './leader.js';
+export { clusterSnapshot, type ClusterSnapshot } from './cluster-metrics.js';
 export { recordNodeENIEvent, buildNodeENIEvent, EVENT_NAMESPACE } from './events.js';
 export type { EventSpec, EventObject, EventOptions } from './events.js';
 export { DEFAULT_LABEL, DEFAULT_TAINT_KEY, parseGateLabel, parseGateNodeSelector, qualifiedNameError } from './node-readiness.js';
@@ -63,6 +65,8 @@ export interface WatcherHandle {
   isLeader(): boolean;
   /** True when reconciles run: leader and caches loaded. */
   isReady(): boolean;
+  /** The NodeENIs as the leader's cache holds them; undefined on a replica not leading, or before its cache loaded. */
+  nodeENIs(): readonly NodeENI[] | undefined;
   readonly counters: WatcherCounters;
   readonly identity: string;
 }
@@ -112,6 +116,7 @@ export function startWatcher(options: StartWatcherOptions): WatcherHandle {
       stop: end,
       isLeader: () => current !== undefined,
       isReady: () => current?.isReady() ?? false,
+      nodeENIs: () => current?.cachedNodeENIs(),
       counters,
       identity,
     };
@@ -137,6 +142,7 @@ export function startWatcher(options: StartWatcherOptions): WatcherHandle {
     },
     isLeader: () => elector.isLeader(),
     isReady: () => elector.isLeader() && (current?.isReady() ?? false),
+    nodeENIs: () => (elector.isLeader() ? current?.cachedNodeENIs() : undefined),
     counters,
     identity,
   };

@@ -261,6 +261,11 @@ export class NodeENIWatcher {
     return this.ready && !this.stopped;
   }
 
+  /** The NodeENIs in the informer's cache (this watcher's selector), or undefined until it is loaded. */
+  cachedNodeENIs(): readonly NodeENI[] | undefined {
+    return this.isReady() ? (this.nodeENIs.list() as NodeENIObject[]) : undefined;
+  }
+
   /** Stops informers and timers, and waits for a reconcile in progress to finish. */
   async stop(): Promise<void> {
     if (this.stopped) return;

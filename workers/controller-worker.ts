@@ -17,6 +17,7 @@ import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, kubeTaskQueue, SEARCH_ATTRIBU
 import { makeEc2Client } from './ec2-client.js';
 import { Ec2Budget, type BudgetSettings } from './ec2-budget.js';
 import type { ControllerMetrics } from './metrics.js';
+import { countLeakDeletes } from './leak-metrics.js';
 
 export interface ControllerWorkerOptions {
   connection: TemporalConnectionSettings;
@@ -109,10 +110,13 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
     maxWaitMs: BUDGET_MAX_WAIT_MS,
   });
   const ec2 = makeEc2Client({ region: o.region, endpoint: o.ec2Endpoint, budget, record: m ? (a, r) => m.ec2Calls.inc({ action: a, outcome: r }) : undefined });
-  const kube = createKubeActivities({ kc: o.kc, onPairStatus: m ? (input) => m.recordPairPhases(`${input.nodeENI}/${input.nodeName}`, input.attachments.map((a) => a.phase ?? 'Unknown')) : undefined });
+  const kube = createKubeActivities({ kc: o.kc });
   const nodes = new NodeInstanceCheck(kubeProviderIdLookup(o.kc));
   const activities = {
-    ...createEc2Activities({ ec2, clusterName: o.clusterName, pollMs: o.pollMs, nodeCheck: (node, instance) => nodes.check(node, instance) }),
+    ...countLeakDeletes(
+      createEc2Activities({ ec2, clusterName: o.clusterName, pollMs: o.pollMs, nodeCheck: (node, instance) => nodes.check(node, instance) }),
+      () => m?.leakedEnisDeleted.inc(),
+    ),
     ...kube,
     ...createFleetActivities({ client }),
   };

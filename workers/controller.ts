@@ -12,6 +12,7 @@ import { Readiness, retryUntilReady } from './readiness.js';
 import { Ec2BudgetEnvSchema } from './ec2-budget.js';
 import { ClusterNameSchema } from './cluster-name.js';
 import { ReadinessGateEnvSchema, readinessGateFromEnv } from './readiness-gate-env.js';
+import { LOG_LEVELS, createLogger, messageLogger, temporalLogger, type Pino } from '../common/logger.js';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -45,6 +46,10 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   LEASE_NAMESPACE: z.string().optional(),
   LEASE_NAME: z.string().default('multi-eni-watcher'),
   POD_NAMESPACE: z.string().default('default'),
+  /** Pod and node this replica runs as/on (downward API): on every log line; the pod name is the Lease identity. */
+  POD_NAME: z.string().optional(),
+  NODE_NAME: z.string().optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   WATCHER_RELIST_SECONDS: int(300, 5),
   /** History events after which a pair at rest continues as new (Temporal's own suggestion also counts). */
   LIFECYCLE_HISTORY_LIMIT: int(8000, 20),
@@ -57,11 +62,18 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   ...ReadinessGateEnvSchema.shape,
 });
 
+// One JSON object per line (common/logger.ts); the Temporal SDK's and the watcher's lines go through it too.
+let logger: Pino = createLogger({ component: 'controller' });
+
 async function main(): Promise<void> {
   const env = parseEnvOrExit(ControllerEnvSchema);
+  logger = createLogger({ component: 'controller', bindings: { pod: env.POD_NAME, node: env.NODE_NAME }, level: env.LOG_LEVEL });
   const metrics = new ControllerMetrics();
   const sdkMetricsPort = env.METRICS_PORT ? env.METRICS_PORT + 1 : 0;
-  if (sdkMetricsPort) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } });
+  Runtime.install({
+    logger: temporalLogger(logger.child({ scope: 'temporal-sdk' })),
+    ...(sdkMetricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } } : {}),
+  });
   const kc = new KubeConfig();
   kc.loadFromDefault();
   const connection = temporalConnectionOptions(env);
@@ -102,6 +114,7 @@ async function main(): Promise<void> {
       taskQueue: env.TASK_QUEUE,
       readinessGate: readinessGateFromEnv(env),
       leaderElection: env.LEADER_ELECTION ? { namespace: env.LEASE_NAMESPACE ?? env.POD_NAMESPACE, name: env.LEASE_NAME } : false,
+      logger: messageLogger(logger.child({ scope: 'watcher' })),
       onReconcile: (r) => {
         metrics.reconcileSeconds.observe(r.durationMs / 1000);
         const c = watcher.counters;
@@ -114,6 +127,8 @@ async function main(): Promise<void> {
       },
     });
     stops.push(() => watcher.stop());
+    // Cluster-wide gauges from the leader's cache; a replica not leading exports none (no double count, nothing stale).
+    metrics.setClusterSource(() => watcher.nodeENIs());
     readiness.check('watcher', () => (watcher.isLeader() && !watcher.isReady() ? 'leading, NodeENI and Node caches not loaded yet' : undefined));
   }
 
@@ -149,7 +164,7 @@ async function main(): Promise<void> {
     });
   }
   readiness.set('start-up', undefined);
-  console.log(`multi-eni controller running: ${env.COMPONENTS.join(' + ')}, namespace ${env.TEMPORAL_NAMESPACE}, cluster ${env.CLUSTER_NAME}`);
+  logger.info({ components: env.COMPONENTS, namespace: env.TEMPORAL_NAMESPACE, cluster: env.CLUSTER_NAME }, `multi-eni controller running: ${env.COMPONENTS.join(' + ')}`);
   await run;
   for (const stop of stops) await stop();
   await temporal.close();
@@ -175,12 +190,12 @@ async function waitForTemporal(settings: TemporalConnectionSettings, namespace: 
       onWait: (why, attempt, delayMs) => {
         const line = `Temporal at ${settings.address} not usable yet (${why}); try ${attempt}, next in ${delayMs / 1000} s`;
         readiness.set('temporal', line);
-        console.warn(line);
+        logger.warn({ temporal: settings.address, error: why, attempt, retryInSeconds: delayMs / 1000 }, line);
       },
     },
   );
   readiness.set('temporal', undefined);
-  console.log(`Temporal at ${settings.address} reached, namespace ${namespace} found`);
+  logger.info({ temporal: settings.address, namespace }, `Temporal at ${settings.address} reached, namespace ${namespace} found`);
   return c;
 }
 
@@ -199,6 +214,6 @@ function watchTemporal(conn: Connection, namespace: string, readiness: Readiness
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  logger.error({ error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'controller failed');
   process.exit(1);
 });

@@ -3,6 +3,8 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Readiness } from './readiness.js';
+import type { NodeENI } from '../common/nodeeni.js';
+import { clusterSnapshot } from '../watcher/cluster-metrics.js';
 
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -25,7 +27,11 @@ export class ControllerMetrics {
     labelNames: ['bucket'],
     registers: [this.registry],
   });
-  readonly attachments = new Gauge({ name: 'multi_eni_attachments', help: 'ENI attachments by phase, as last written to status', labelNames: ['phase'], registers: [this.registry] });
+  readonly leakedEnisDeleted = new Counter({
+    name: 'multi_eni_fleet_leaked_enis_deleted_total',
+    help: "Leaked ENIs (this cluster's tag, no pair owning them, past the cool-down) the fleet sweep deleted",
+    registers: [this.registry],
+  });
   readonly reconcileSeconds = new Histogram({
     name: 'multi_eni_watcher_reconcile_seconds',
     help: 'Duration of a watcher reconcile pass',
@@ -39,20 +45,46 @@ export class ControllerMetrics {
     labelNames: ['kind'],
     registers: [this.registry],
   });
-  /** Per pair: the phases of its attachments, so the gauge sums the latest of every pair. */
-  private readonly pairPhases = new Map<string, string[]>();
+  // Cluster-wide, from the leader's NodeENI cache at each scrape; a replica not leading exports no sample of them.
+  private clusterSource: () => readonly NodeENI[] | undefined = () => undefined;
+  readonly attachments = new Gauge({
+    name: 'multi_eni_attachments',
+    help: "ENI attachments in the NodeENIs' status by phase, cluster-wide (the NodeENIs this controller manages); exported by the leader only",
+    labelNames: ['phase'],
+    registers: [this.registry],
+    collect: () => this.collectCluster(),
+  });
+  readonly nodeENIs = new Gauge({
+    name: 'multi_eni_nodeenis',
+    help: 'NodeENIs by the status of their Ready condition (True, False, Unknown); exported by the leader only',
+    labelNames: ['ready'],
+    registers: [this.registry],
+  });
+  readonly notReadySeconds = new Gauge({
+    name: 'multi_eni_nodeeni_not_ready_seconds',
+    help: "Per NodeENI that is Ready=False (not being deleted): seconds since its Ready condition turned False; exported by the leader only",
+    labelNames: ['nodeeni'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'multi_eni_process_' });
   }
 
-  recordPairPhases(pair: string, phases: string[]): void {
-    if (phases.length) this.pairPhases.set(pair, phases);
-    else this.pairPhases.delete(pair);
-    const counts = new Map<string, number>();
-    for (const list of this.pairPhases.values()) for (const p of list) counts.set(p, (counts.get(p) ?? 0) + 1);
-    this.attachments.reset();
-    for (const [phase, n] of counts) this.attachments.set({ phase }, n);
+  /** Where the cluster-wide gauges come from: the watcher's NodeENI cache while leading, else undefined. */
+  setClusterSource(source: () => readonly NodeENI[] | undefined): void {
+    this.clusterSource = source;
+  }
+
+  /** Runs first at each scrape (the attachments gauge is registered before the other two). */
+  private collectCluster(): void {
+    const list = this.clusterSource();
+    for (const g of [this.attachments, this.nodeENIs, this.notReadySeconds]) g.reset();
+    if (!list) return;
+    const snap = clusterSnapshot(list, Date.now());
+    for (const [phase, n] of Object.entries(snap.attachmentsByPhase)) this.attachments.set({ phase }, n);
+    for (const [ready, n] of Object.entries(snap.nodeENIsByReady)) this.nodeENIs.set({ ready }, n);
+    for (const [nodeeni, seconds] of Object.entries(snap.notReadySeconds)) this.notReadySeconds.set({ nodeeni }, seconds);
   }
 }
 
@@ -60,7 +92,7 @@ export class ControllerMetrics {
  * Serves /metrics (ours + the SDK's), /healthz (alive: always ok while the process answers) and /readyz (ok, or
  * 503 with every reason it is not). Returns the server, or undefined when port is 0.
  */
-export function serveMetrics(metrics: ControllerMetrics, port: number, sdkMetricsUrl?: string, readiness: Readiness = new Readiness()): http.Server | undefined {
+export function serveMetrics(metrics: { readonly registry: Registry }, port: number, sdkMetricsUrl?: string, readiness: Readiness = new Readiness()): http.Server | undefined {
   if (!port) return undefined;
   const server = http.createServer((req, res) => {
     void (async () => {

@@ -2,36 +2,24 @@
 // (`multi-eni-node/<NODE_NAME>`) and runs the node agent's activities, no workflows.
 import { pathToFileURL } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type NativeConnectionOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type NativeConnectionOptions } from '@temporalio/worker';
+import { createLogger, temporalLogger, type Pino } from '../common/logger.js';
 import { nodeTaskQueue } from '../common/names.js';
 import { createNodeAgentActivities } from '../node-agent/activities.js';
 import { parseNodeAgentConfig, type NodeAgentConfig } from '../node-agent/config.js';
 import { temporalConnectionOptions } from '../common/temporal-connection.js';
 import { kubeDevicePluginRestarter } from '../node-agent/device-plugin.js';
 import { ImdsClient } from '../node-agent/imds.js';
+import { NodeAgentMetrics } from '../node-agent/metrics.js';
+import { serveMetrics } from './metrics.js';
+import { Readiness, retryUntilReady } from './readiness.js';
 
 // One JSON object per line for everything the process logs (its own lines, the SDK's, the activities'), so
-// a log pipeline can filter by eniId, interfaceName and action.
-function jsonValue(v: unknown): unknown {
-  if (v instanceof Error) return { name: v.name, message: v.message, ...('type' in v && v.type ? { type: v.type } : {}) };
-  if (typeof v === 'bigint') return v.toString();
-  return v;
-}
-
-function emit(level: string, message: string, attrs: Record<string, unknown>, time = new Date()): void {
-  const fields: Record<string, unknown> = { time: time.toISOString(), level: level.toLowerCase(), component: 'node-agent', message };
-  for (const [k, v] of Object.entries(attrs)) if (k !== 'taskToken') fields[k] = jsonValue(v);
-  const line = JSON.stringify(fields);
-  if (level === 'info' || level === 'INFO') console.log(line);
-  else console.error(line);
-}
+// a log pipeline can filter by node, eniId, interfaceName and action (common/logger.ts).
+let logger: Pino = createLogger({ component: 'node-agent' });
 
 function log(level: 'info' | 'warn' | 'error', message: string, attrs: Record<string, unknown> = {}): void {
-  emit(level, message, attrs);
-}
-
-function sdkLog(entry: LogEntry): void {
-  emit(entry.level, entry.message, entry.meta ?? {}, new Date(Number(entry.timestampNanos / 1_000_000n)));
+  logger[level](attrs, message);
 }
 
 function fail(message: string): never {
@@ -52,28 +40,63 @@ export async function main(env: Record<string, string | undefined> = process.env
   const parsed = parseNodeAgentConfig(env);
   if (!parsed.ok) fail(`invalid configuration: ${parsed.errors.join('; ')}`);
   const config = parsed.config;
-  // The worker drains in-flight activities on these signals, then run() returns.
-  Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: new DefaultLogger('INFO', sdkLog) });
+  logger = createLogger({ component: 'node-agent', bindings: { node: config.nodeName }, level: config.logLevel });
+  // The worker drains in-flight activities on these signals, then run() returns. The SDK logs through pino too.
+  Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: temporalLogger(logger) });
+
+  // /healthz answers as soon as the process runs; /readyz once the worker polls this node's task queue.
+  const metrics = new NodeAgentMetrics();
+  const readiness = new Readiness();
+  readiness.set('worker', 'not started');
+  const server = serveMetrics(metrics, config.metricsPort, undefined, readiness);
+  server?.on('error', (err) => fail(`METRICS_PORT ${config.metricsPort}: ${err.message}`));
 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
-  const activities = createNodeAgentActivities({
-    nodeName: config.nodeName,
-    sysRoot: config.sysRoot,
-    pcidpConfigPath: config.pcidpConfigPath,
-    stateDir: config.stateDir,
-    ...(config.netns ? { netns: config.netns } : {}),
-    ...(config.imdsEndpoint ? { imds: new ImdsClient({ endpoint: config.imdsEndpoint }) } : {}),
-    restartDevicePlugin: kubeDevicePluginRestarter({
-      kubeConfig,
+  const activities = metrics.instrument(
+    createNodeAgentActivities({
       nodeName: config.nodeName,
-      namespace: config.devicePlugin.namespace,
-      labelSelector: config.devicePlugin.labelSelector,
-      log: (message, attrs) => log('info', message, attrs),
+      sysRoot: config.sysRoot,
+      pcidpConfigPath: config.pcidpConfigPath,
+      stateDir: config.stateDir,
+      ...(config.netns ? { netns: config.netns } : {}),
+      ...(config.imdsEndpoint ? { imds: new ImdsClient({ endpoint: config.imdsEndpoint }) } : {}),
+      restartDevicePlugin: kubeDevicePluginRestarter({
+        kubeConfig,
+        nodeName: config.nodeName,
+        namespace: config.devicePlugin.namespace,
+        labelSelector: config.devicePlugin.labelSelector,
+        log: (message, attrs) => log('info', message, attrs),
+      }),
+      onHardwarePoll: () => metrics.hardwarePolled(),
     }),
-  });
+  );
 
-  const connection = await NativeConnection.connect(connectionOptions(config));
+  // Temporal is waited for with backoff (not ready meanwhile), so the pod does not crash-loop while Temporal starts.
+  const address = config.temporal.TEMPORAL_ADDRESS;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, onSignal);
+  readiness.set('temporal', `connecting to ${address}`);
+  let connection: NativeConnection;
+  try {
+    connection = await retryUntilReady(() => NativeConnection.connect(connectionOptions(config)), {
+      signal: stop.signal,
+      onWait: (why, attempt, delayMs) => {
+        readiness.set('temporal', `${address} not reachable yet (${why}); try ${attempt}`);
+        log('warn', 'Temporal not reachable yet', { temporal: address, error: why, attempt, retryInSeconds: delayMs / 1000 });
+      },
+    });
+  } catch (err) {
+    server?.close();
+    if (stop.signal.aborted) {
+      log('info', 'node agent stopped before Temporal was reached');
+      return;
+    }
+    throw err;
+  }
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.removeListener(s, onSignal);
+  readiness.set('temporal', undefined);
   const taskQueue = nodeTaskQueue(config.nodeName);
   try {
     const worker = await Worker.create({
@@ -85,11 +108,12 @@ export async function main(env: Record<string, string | undefined> = process.env
       maxConcurrentActivityTaskExecutions: 8,
       shutdownGraceTime: '30s',
     });
+    readiness.set('worker', undefined);
+    readiness.check('worker', () => (worker.getState() === 'RUNNING' ? undefined : `Temporal worker on ${taskQueue} ${worker.getState()}`));
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => log('info', 'shutting down: finishing in-flight activities', { signal }));
     }
     log('info', 'node agent started', {
-      node: config.nodeName,
       taskQueue,
       temporal: config.temporal.TEMPORAL_ADDRESS,
       namespace: config.temporal.TEMPORAL_NAMESPACE,
@@ -99,11 +123,13 @@ export async function main(env: Record<string, string | undefined> = process.env
       stateDir: config.stateDir,
       netns: config.netns,
       imds: config.imdsEndpoint ?? 'off',
+      metricsPort: config.metricsPort || 'off',
     });
     await worker.run();
-    log('info', 'node agent stopped', { node: config.nodeName });
+    log('info', 'node agent stopped');
   } finally {
     await connection.close();
+    server?.close();
   }
 }
 

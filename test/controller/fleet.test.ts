@@ -1,11 +1,23 @@
 // The scheduled fleet sweep: an ENI deleted behind the controller's back is recreated, a leaked ENI is deleted.
+import { execFileSync } from 'node:child_process';
 import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, DetachNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
 import { clusterForSuite } from '../support/cluster.js';
 import { eventually, stack, temporalClient } from '../support/env.js';
 
+/** A loopback port free now (asked synchronously: the suite's controller environment is fixed when it is declared). */
+function freePortSync(): number {
+  const script = "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })";
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+}
+
 describe('fleet sweep', () => {
+  const metricsPort = freePortSync();
   // A long interval: the test triggers the sweep itself, so nothing runs behind its back.
-  const c = clusterForSuite(1, { FLEET_SWEEP_SECONDS: '3600', LEAK_COOLDOWN_SECONDS: '600' });
+  const c = clusterForSuite(1, { FLEET_SWEEP_SECONDS: '3600', LEAK_COOLDOWN_SECONDS: '600', METRICS_PORT: String(metricsPort) });
+  const leaksDeleted = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return Number(/^multi_eni_fleet_leaked_enis_deleted_total (\S+)$/m.exec(text)?.[1]);
+  };
 
   async function sweep(): Promise<void> {
     const { client, connection } = await temporalClient();
@@ -38,6 +50,8 @@ describe('fleet sweep', () => {
     const enis = await c.enis();
     expect(enis.map((e) => e.NetworkInterfaceId)).toEqual([repaired.eniID]);
     expect(enis[0]!.Attachment?.InstanceId).toBe(c.node(0).instanceId);
+    // A repair is not a leak.
+    expect(await leaksDeleted()).toBe(0);
   }, 180000);
 
   it('a leaked ENI of this cluster (available, older than the cool-down, held by no pair) is deleted; a young one is not', async () => {
@@ -76,6 +90,8 @@ describe('fleet sweep', () => {
     expect(await exists(leaked)).toBe(false);
     expect(await exists(young)).toBe(true);
     expect(await exists(held)).toBe(true);
+    // Counted: the one leaked ENI the sweep deleted.
+    expect(await leaksDeleted()).toBe(1);
     await c.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: young }));
   }, 180000);
 });

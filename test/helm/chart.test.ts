@@ -408,6 +408,13 @@ describe('helm template', () => {
       capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
+    // Its health and metrics endpoint: the port, and the probes on it.
+    expect(envOf(ds)).toMatchObject({ METRICS_PORT: '9470' });
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9470, protocol: 'TCP' }]);
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    const moved = podSpec(find((await render(CHART_DIR, { set: ['nodeAgent.health.port=19470'] })).objects, 'DaemonSet')).containers[0]!;
+    expect([moved.ports?.[0]?.containerPort, moved.env?.find((e) => e.name === 'METRICS_PORT')?.value]).toEqual([19470, '19470']);
     const privileged = podSpec(find((await render(CHART_DIR, { set: ['nodeAgent.privileged=true'] })).objects, 'DaemonSet')).containers[0]!.securityContext;
     expect(privileged).toEqual({ runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true, privileged: true });
   }, T);

@@ -170,6 +170,9 @@ interface Container {
   env?: EnvVar[];
   securityContext?: Record<string, unknown>;
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  ports?: { name?: string; containerPort: number; protocol?: string }[];
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
 }
 export interface PodSpec {
   serviceAccountName?: string;

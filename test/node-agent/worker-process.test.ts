@@ -3,6 +3,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
@@ -64,6 +65,38 @@ async function waitFor(what: string, check: () => boolean, timeoutMs: number, ag
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${agent ? `; agent output:\n${agent.output()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A loopback port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function get(port: number, p: string): Promise<{ status: number; body: string }> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(2000) });
+    return { status: r.status, body: await r.text() };
+  } catch (err) {
+    return { status: 0, body: String(err) };
+  }
+}
+
+/** Polls an endpoint until `ok` holds for its answer; the last answer in the error otherwise. */
+async function waitHttp(port: number, p: string, ok: (r: { status: number; body: string }) => boolean, timeoutMs: number, agent: Agent): Promise<{ status: number; body: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await get(port, p);
+    if (ok(r)) return r;
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${p}; last answer ${r.status} ${r.body}; agent output:\n${agent.output()}`);
+    await new Promise((res) => setTimeout(res, 100));
   }
 }
 
@@ -159,9 +192,32 @@ describe('node agent worker process', () => {
     expect(missing.output()).toMatch(/NODE_NAME: is required/);
   });
 
+  test('Temporal unreachable: alive (/healthz) but not ready (/readyz says why), retrying; SIGTERM still ends it', async () => {
+    const port = await freePort();
+    const closed = await freePort();
+    const agent = startAgent({ NODE_NAME: NODE, TEMPORAL_ADDRESS: `127.0.0.1:${closed}`, KUBECONFIG: state.kube.kubeconfig, IMDS_ENDPOINT: 'off', METRICS_PORT: String(port) });
+    try {
+      const ready = await waitHttp(port, '/readyz', (r) => r.status !== 0, 30_000, agent);
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatch(/^not ready: /);
+      expect(ready.body).toContain(`temporal: `);
+      expect(ready.body).toContain(`127.0.0.1:${closed}`);
+      expect(ready.body).toContain('worker: not started');
+      expect(await get(port, '/healthz')).toEqual({ status: 200, body: 'ok' });
+      expect((await get(port, '/metrics')).body).toContain('multi_eni_node_agent_last_hardware_poll_timestamp_seconds 0');
+      await waitFor('a retry to be logged', () => agent.output().includes('Temporal not reachable yet'), 30_000, agent);
+      expect(agent.child.exitCode).toBeNull();
+    } finally {
+      agent.child.kill('SIGTERM');
+    }
+    expect(await agent.exited).toBe(0);
+  });
+
   test("serves its node's queue: configure and release, the device plugin restarted on this node only, graceful SIGTERM", async () => {
     const pcidp = path.join(dir, 'etc', 'pcidp', 'config.json');
+    const port = await freePort();
     const agent = startAgent({
+      METRICS_PORT: String(port),
       NODE_NAME: NODE,
       TEMPORAL_ADDRESS: state.temporal.address,
       TEMPORAL_NAMESPACE: state.temporal.namespace,
@@ -177,6 +233,10 @@ describe('node agent worker process', () => {
     try {
       await waitFor('the agent to start', () => agent.output().includes('node agent started'), 30_000, agent);
       expect(agent.output()).toContain(`"taskQueue":"multi-eni-node/${NODE}"`);
+      // Ready once its worker polls the node's queue.
+      await waitHttp(port, '/readyz', (r) => r.status === 200, 30_000, agent);
+      expect(await get(port, '/healthz')).toEqual({ status: 200, body: 'ok' });
+      const before = Date.now() / 1000;
 
       const result = await client.workflow.execute<typeof agentRoundTrip>('agentRoundTrip', {
         taskQueue: workflowQueue,
@@ -205,9 +265,23 @@ describe('node agent worker process', () => {
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
       for (const action of ['find', 'mtu', 'up', 'down']) {
-        expect(lines).toContainEqual(expect.objectContaining({ eniId: ENI, interfaceName: 'ens7', action, node: NODE, workflowId: `agent-proc-${suffix}` }));
+        expect(lines).toContainEqual(expect.objectContaining({ component: 'node-agent', eniId: ENI, interfaceName: 'ens7', action, node: NODE, workflowId: `agent-proc-${suffix}` }));
       }
+      // Every line is the one logger's: JSON with time, level, component and node (the SDK's own lines included).
+      const all = out.split('\n').filter((l) => l.trim() !== '');
+      expect(all.filter((l) => !l.startsWith('{'))).toEqual([]);
+      for (const l of lines) expect(l).toMatchObject({ time: expect.any(String), level: expect.stringMatching(/^(trace|debug|info|warn|error|fatal)$/), component: 'node-agent', node: NODE });
+      expect(lines.some((l) => l.activityType === 'configureInterface')).toBe(true);
       expect(lines).toContainEqual(expect.objectContaining({ message: 'restarted SR-IOV device plugin pod', pod: 'sriovdp-here', namespace: NAMESPACE }));
+      // Its metrics: two configures (the second a no-op repeat) and one release, all ok; the links were just listed.
+      const m = (await get(port, '/metrics')).body;
+      expect(m).toContain('multi_eni_node_agent_operations_total{operation="configure",outcome="ok"} 2');
+      expect(m).toContain('multi_eni_node_agent_operations_total{operation="release",outcome="ok"} 1');
+      expect(m).toContain('multi_eni_node_agent_operation_seconds_count{operation="release"} 1');
+      const polled = Number(/^multi_eni_node_agent_last_hardware_poll_timestamp_seconds (\S+)$/m.exec(m)?.[1]);
+      expect(polled).toBeGreaterThanOrEqual(before);
+      expect(polled).toBeLessThanOrEqual(Date.now() / 1000);
+      expect(m).toContain('multi_eni_node_agent_process_resident_memory_bytes');
     } finally {
       agent.child.kill('SIGTERM');
     }
