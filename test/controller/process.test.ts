@@ -9,14 +9,29 @@ import { TestCluster } from '../support/cluster.js';
 import { ControllerProcess } from '../support/controller-process.js';
 import { eventually } from '../support/env.js';
 
-function freePort(): Promise<number> {
+function listenOn(port: number): Promise<net.Server | undefined> {
   return new Promise((resolve) => {
     const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => resolve(s));
   });
+}
+
+/**
+ * A port whose next one is free too: the controller serves its metrics on the port and the Temporal SDK's on the
+ * port + 1 (an ephemeral port's neighbour may be some client's connection, and the process would not start).
+ */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const a = await listenOn(0);
+    const port = (a!.address() as net.AddressInfo).port;
+    const b = await listenOn(port + 1);
+    await new Promise<void>((r) => a!.close(() => r()));
+    if (b) {
+      await new Promise<void>((r) => b.close(() => r()));
+      return port;
+    }
+  }
 }
 
 describe('controller process', () => {
