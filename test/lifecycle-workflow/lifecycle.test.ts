@@ -86,8 +86,9 @@ function agentWorker(world: FakeWorld, nodeName: string): Promise<Worker> {
 async function until(r: Run, what: string, ok: (s: PairState) => boolean, timeoutMs = 30_000): Promise<PairState> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    // A query the server cannot answer yet must not hang the test: give up on it after 5 s and ask again.
-    const s = await Promise.race([r.state(), new Promise<undefined>((res) => setTimeout(() => res(undefined), 5000))]).catch(() => undefined);
+    // A query the server cannot answer yet must not hang the test: cancel it after 5 s and ask again. Cancelled, not
+    // abandoned: an abandoned call could retry after the environment's teardown and crash Jest (channel shut down).
+    const s = await env.client.withAbortSignal(AbortSignal.timeout(5000), () => r.state()).catch(() => undefined);
     if (s && ok(s)) return s;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(s?.enis.map((e) => [e.subnetId, e.phase, e.message]))}`);
     await new Promise((res) => setTimeout(res, 50));
