@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { DescribeNetworkInterfacesCommand, TerminateInstancesCommand, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { API_GROUP, API_VERSION, CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, NODEENI_PLURAL, TAG_CLUSTER, TAG_NODE, nodeTaskQueue } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
@@ -603,24 +603,43 @@ export class Demo {
         this.say(`cleanup: Node objects deleted: ${this.nodeObjects.join(', ')}`);
       });
     }
+    if (this.state && this.controller) {
+      // Retired while the controller still runs: a sweep the schedule fired just before is finished by the controller
+      // (or terminated after a bound), so no run of the demo's task queue outlives the demo.
+      await step('delete the fleet sweep schedule', async () => {
+        const connection = await Connection.connect({ address: this.state!.temporal.address });
+        try {
+          const client = new Client({ connection, namespace: this.state!.temporal.namespace });
+          const handle = client.schedule.getHandle(this.fleetScheduleId);
+          let running: string[] = [];
+          try {
+            await handle.pause('demo cleanup');
+            running = (await handle.describe()).info.runningActions.map((a) => a.workflow.workflowId);
+            await handle.delete();
+          } catch (e) {
+            if (!(e instanceof ScheduleNotFoundError)) throw e;
+          }
+          for (const workflowId of running) {
+            const wf = client.workflow.getHandle(workflowId);
+            let timer: NodeJS.Timeout | undefined;
+            const bound = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), controllerUp ? 60000 : 0)));
+            const done = await Promise.race([wf.result().then(() => true, () => true), bound]);
+            clearTimeout(timer);
+            if (!done) {
+              await wf.terminate('demo cleanup: the fleet sweep did not finish').catch(() => undefined);
+              this.say(`cleanup: fleet sweep ${workflowId} terminated`);
+            }
+          }
+        } finally {
+          await connection.close();
+        }
+      });
+    }
     if (this.controller?.pid) {
       const pid = this.controller.pid;
       await step('stop the controller', async () => {
         await stopChild(this.controller!);
         this.say(`cleanup: controller pid ${pid} stopped`);
-      });
-    }
-    if (this.state && this.controller) {
-      await step('delete the fleet sweep schedule', async () => {
-        const connection = await Connection.connect({ address: this.state!.temporal.address });
-        try {
-          await new Client({ connection, namespace: this.state!.temporal.namespace }).schedule
-            .getHandle(this.fleetScheduleId)
-            .delete()
-            .catch(() => undefined);
-        } finally {
-          await connection.close();
-        }
       });
     }
     for (const n of [...this.nodes, ...this.gateNodes]) {
