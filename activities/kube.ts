@@ -1,10 +1,10 @@
-// Kubernetes activities: the pairs' status entries, coalesced per NodeENI (status-batcher.ts) and written by
-// merge patch guarded by resourceVersion, so no pair overwrites another's; and Events on the NodeENI.
+// Kubernetes activities: each pair's NodeENIAttachment object (one per NodeENI and node, written only by that pair,
+// so no pair waits on or conflicts with another), and Events on the NodeENI.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, EVENT_SOURCE, NODEENI_API_VERSION, NODEENI_KIND, NODEENI_PLURAL, FIELD_MANAGER_CONTROLLER } from '../common/names.js';
-import { StatusBatcher, StatusConflict, type StatusObject } from './status-batcher.js';
+import { NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, attachmentObjectName, pairObjectContent } from '../common/nodeeni-attachment.js';
 import type { AttachmentStatus } from '../common/nodeeni.js';
 
 export interface KubeActivityDeps {
@@ -20,6 +20,10 @@ export interface KubeActivityDeps {
 export interface PairStatusInput {
   nodeENI: string;
   nodeName: string;
+  /** The NodeENI's uid (the object's owner); looked up when absent (activities scheduled by an older release). */
+  uid?: string;
+  /** The NodeENI generation the pair works on. */
+  generation?: number;
   /** The complete set of this pair's entries (nodeID = nodeName): the node's entries left out are removed. */
   attachments: AttachmentStatus[];
 }
@@ -77,39 +81,88 @@ export function createKubeActivities(deps: KubeActivityDeps) {
   const core = deps.kc.makeApiClient(CoreV1Api);
   const ns = deps.eventNamespace ?? 'default';
   const ref = { group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL };
-  const statuses = new StatusBatcher({
-    async get(name) {
+  const attachmentRef = { group: API_GROUP, version: API_VERSION, plural: NODEENI_ATTACHMENT_PLURAL };
+  /** Object name → its Ready condition as last written by this process (lastTransitionTime moves only on a flip). */
+  const lastReady = new Map<string, { status: string; lastTransitionTime: string }>();
+  const rememberReady = (name: string, c: { status: string; lastTransitionTime: string } | undefined) => {
+    lastReady.delete(name);
+    if (c) lastReady.set(name, { status: c.status, lastTransitionTime: c.lastTransitionTime });
+    if (lastReady.size > 20000) lastReady.delete(lastReady.keys().next().value!);
+  };
+
+  /** The NodeENI's uid, or undefined when it no longer exists. */
+  async function nodeENIUid(name: string): Promise<string | undefined> {
+    try {
+      const n = (await custom.getClusterCustomObject({ ...ref, name })) as { metadata?: { uid?: string } };
+      return n.metadata?.uid;
+    } catch (err) {
+      if (httpCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Writes the pair's object whole: a merge patch (it replaces the lists), or a create owned by the NodeENI when
+   * there is none; an empty set deletes it. Idempotent: the same input twice leaves the same object.
+   */
+  async function writePairObject(input: PairStatusInput): Promise<boolean> {
+    const name = attachmentObjectName(input.nodeENI, input.nodeName);
+    if (input.attachments.length === 0) {
+      await custom.deleteClusterCustomObject({ ...attachmentRef, name }).catch((err: unknown) => {
+        if (httpCode(err) !== 404) throw err;
+      });
+      lastReady.delete(name);
+      return true;
+    }
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const content = pairObjectContent({ ...input, now, previousReady: lastReady.get(name) });
+    const spec = { nodeENI: input.nodeENI, nodeName: input.nodeName };
+    for (let attempt = 1; ; attempt++) {
       try {
-        return (await custom.getClusterCustomObject({ ...ref, name })) as StatusObject;
-      } catch (err) {
-        if (httpCode(err) === 404) return undefined;
-        throw err;
-      }
-    },
-    async writeAttachments(name, resourceVersion, attachments) {
-      try {
-        // A merge patch replaces the whole list; the resourceVersion turns a concurrent change into a 409.
-        await custom.patchClusterCustomObjectStatus(
-          { ...ref, name, body: { metadata: { resourceVersion }, status: { attachments } }, fieldManager: FIELD_MANAGER_CONTROLLER },
+        await custom.patchClusterCustomObject(
+          { ...attachmentRef, name, body: { metadata: { labels: content.labels }, spec, status: content.status }, fieldManager: FIELD_MANAGER_CONTROLLER },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
-        return 'written';
+        break;
       } catch (err) {
-        if (httpCode(err) === 409) throw new StatusConflict(`NodeENI ${name} changed while its status was written`);
-        if (httpCode(err) === 404) return 'gone';
-        throw err;
+        if (httpCode(err) !== 404 || attempt > 2) throw err;
       }
-    },
-  });
+      const uid = input.uid ?? (await nodeENIUid(input.nodeENI));
+      if (!uid) return false;
+      try {
+        await custom.createClusterCustomObject({
+          ...attachmentRef,
+          body: {
+            apiVersion: NODEENI_API_VERSION,
+            kind: NODEENI_ATTACHMENT_KIND,
+            metadata: {
+              name,
+              labels: content.labels,
+              // Garbage collection deletes it with its NodeENI (no blockOwnerDeletion: that would need update on nodeenis/finalizers).
+              ownerReferences: [{ apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, name: input.nodeENI, uid, controller: true }],
+            },
+            spec,
+            status: content.status,
+          },
+          fieldManager: FIELD_MANAGER_CONTROLLER,
+        });
+        break;
+      } catch (err) {
+        // Created meanwhile (a retried attempt): patch it.
+        if (httpCode(err) !== 409) throw err;
+      }
+    }
+    rememberReady(name, content.status.conditions?.[0]);
+    return true;
+  }
 
   async function applyPairStatus(input: PairStatusInput): Promise<boolean> {
     try {
-      const exists = await statuses.submit(input.nodeENI, input.nodeName, input.attachments);
+      const exists = await writePairObject(input);
       deps.onPairStatus?.(input);
       return exists;
     } catch (err) {
-      if (err instanceof StatusConflict) throw ApplicationFailure.retryable(err.message, 'StatusConflict');
-      throw kubeFailure('write NodeENI status', err);
+      throw kubeFailure('write NodeENIAttachment', err);
     }
   }
 
@@ -139,7 +192,7 @@ export function createKubeActivities(deps: KubeActivityDeps) {
   }
 
   return {
-    /** Sets this pair's attachments; returns false when the NodeENI no longer exists. */
+    /** Sets this pair's attachments (its NodeENIAttachment object); returns false when the NodeENI no longer exists. */
     applyPairStatus,
     /** Writes an Event on the NodeENI; the same key twice writes one Event. */
     emitEvent,

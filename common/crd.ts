@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { API_GROUP, API_VERSION, NODEENI_KIND, NODEENI_PLURAL } from './names.js';
 import { NodeENISpecSchema, NodeENIStatusSchema, SET_FIELDS, SPEC_RULES } from './nodeeni.js';
+import { CRD_CATEGORY, NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, NodeENIAttachmentSpecSchema, NodeENIAttachmentStatusSchema } from './nodeeni-attachment.js';
 
 type Json = { [k: string]: unknown };
 
@@ -44,7 +45,7 @@ export function nodeENICrd(): Json {
     spec: {
       group: API_GROUP,
       scope: 'Cluster',
-      names: { kind: NODEENI_KIND, listKind: `${NODEENI_KIND}List`, plural: NODEENI_PLURAL, singular: 'nodeeni', shortNames: ['neni'] },
+      names: { kind: NODEENI_KIND, listKind: `${NODEENI_KIND}List`, plural: NODEENI_PLURAL, singular: 'nodeeni', shortNames: ['neni'], categories: [CRD_CATEGORY] },
       versions: [
         {
           name: API_VERSION,
@@ -71,6 +72,63 @@ export function nodeENICrd(): Json {
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec,
+                status,
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The NodeENIAttachment CRD: one object per (NodeENI, node), written whole by its pair (no status subresource: one
+ * writer, one write per change), so `kubectl get nodeeniattachments -o wide` shows one row per pair.
+ */
+export function nodeENIAttachmentCrd(): Json {
+  const status = openApi(NodeENIAttachmentStatusSchema) as { properties: Record<string, Json> };
+  Object.assign(status.properties.attachments!, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['nodeID', 'subnetID'] });
+  Object.assign(status.properties.conditions!, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${NODEENI_ATTACHMENT_PLURAL}.${API_GROUP}` },
+    spec: {
+      group: API_GROUP,
+      scope: 'Cluster',
+      names: {
+        kind: NODEENI_ATTACHMENT_KIND,
+        listKind: `${NODEENI_ATTACHMENT_KIND}List`,
+        plural: NODEENI_ATTACHMENT_PLURAL,
+        singular: 'nodeeniattachment',
+        shortNames: ['nenia'],
+        categories: [CRD_CATEGORY],
+      },
+      versions: [
+        {
+          name: API_VERSION,
+          served: true,
+          storage: true,
+          additionalPrinterColumns: [
+            { name: 'NodeENI', type: 'string', jsonPath: '.spec.nodeENI' },
+            { name: 'Node', type: 'string', jsonPath: '.spec.nodeName' },
+            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'ENIs ready / ENIs' },
+            { name: 'ENIs', type: 'string', priority: 1, jsonPath: '.status.eniIDs' },
+            { name: 'Interfaces', type: 'string', priority: 1, jsonPath: '.status.interfaces' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: "The ENIs of one NodeENI on one node, written by that pair's workflow; owned by the NodeENI.",
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: openApi(NodeENIAttachmentSpecSchema),
                 status,
               },
             },

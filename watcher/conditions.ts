@@ -1,6 +1,7 @@
 // Pure: the NodeENI status fields the watcher owns (conditions, observedGeneration, counts), computed from the
 // spec and the attachments the pair workflows wrote. The watcher writes them only when they change.
 import { parseSpec, subnetRefs, type AttachmentStatus, type Condition, type NodeENI } from '../common/nodeeni.js';
+import { compatibleList } from './attachment-view.js';
 
 export const CONDITION_READY = 'Ready';
 export const CONDITION_PROGRESSING = 'Progressing';
@@ -26,6 +27,8 @@ export interface WatcherStatus {
   readyCount: number;
   desiredCount: number;
   nodeCount: number;
+  /** The bounded list for readers of the Go controller's status (set when StatusInput.listLimit is). */
+  attachments?: AttachmentStatus[];
 }
 
 export interface StatusInput {
@@ -34,6 +37,11 @@ export interface StatusInput {
   desiredNodes: readonly string[];
   /** RFC 3339, used as lastTransitionTime for conditions whose status changes. */
   now: string;
+  /**
+   * status.attachments holds every attachment (from the NodeENIAttachment objects); the status written lists at most
+   * this many, with the AttachmentsTruncated condition. Unset: the attachments are not the watcher's to write.
+   */
+  listLimit?: number;
 }
 
 /** A Go-controller entry has no phase, only status "attached". */
@@ -171,6 +179,9 @@ export function computeStatus(input: StatusInput): WatcherStatus {
     }
   }
 
+  const list = input.listLimit !== undefined ? compatibleList(nodeENI.metadata.name, attachments, input.listLimit) : undefined;
+  if (list) drafts.push(list.condition);
+
   const current = new Map((nodeENI.status?.conditions ?? []).map((c) => [c.type, c]));
   const conditions = drafts.map((d): Condition => {
     const prev = current.get(d.type);
@@ -185,6 +196,7 @@ export function computeStatus(input: StatusInput): WatcherStatus {
     readyCount,
     desiredCount,
     nodeCount,
+    ...(list ? { attachments: list.attachments } : {}),
   };
 }
 
@@ -205,6 +217,7 @@ export function statusChanged(current: NodeENI['status'], next: WatcherStatus): 
   if (cur.observedGeneration !== next.observedGeneration) return true;
   if (cur.ready !== next.ready || cur.readyCount !== next.readyCount) return true;
   if (cur.desiredCount !== next.desiredCount || cur.nodeCount !== next.nodeCount) return true;
+  if (next.attachments && JSON.stringify(cur.attachments ?? []) !== JSON.stringify(next.attachments)) return true;
   const curConds = new Map((cur.conditions ?? []).map((c) => [c.type, c]));
   if (curConds.size !== next.conditions.length) return true;
   return next.conditions.some((c) => {

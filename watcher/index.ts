@@ -56,6 +56,10 @@ export interface StartWatcherOptions {
   logger?: Logger;
   /** The readiness gate (startup taint removed, ready label kept up to date on Nodes); unset = off. */
   readinessGate?: ReadinessGate;
+  /** Attachments listed in a NodeENI's status.attachments; default 50 (all are in the NodeENIAttachment objects). */
+  statusAttachmentsLimit?: number;
+  /** Least time between two status writes of one NodeENI; default 1000 ms. */
+  statusMinIntervalMs?: number;
 }
 
 export interface WatcherHandle {
@@ -97,6 +101,8 @@ export function startWatcher(options: StartWatcherOptions): WatcherHandle {
       onReconcile: options.onReconcile,
       logger: log,
       readinessGate: options.readinessGate,
+      statusAttachmentsLimit: options.statusAttachmentsLimit,
+      statusMinIntervalMs: options.statusMinIntervalMs,
     });
     current.start();
     options.onLeadershipChange?.(true);

@@ -37,6 +37,8 @@ import { computeStatus, invalidSpecReported, statusChanged, type WatcherStatus }
 import { EVENT_NAMESPACE, recordNodeENIEvent } from './events.js';
 import { SA_ENI_PHASE, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME } from '../common/search-attributes.js';
 import { ResilientInformer } from './informer.js';
+import { NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, attachmentObjectName, pairObjectContent, type NodeENIAttachment } from '../common/nodeeni-attachment.js';
+import { DEFAULT_STATUS_ATTACHMENTS_LIMIT, allAttachments, indexAttachmentObjects, legacyToMigrate, ownedBy, withAllAttachments } from './attachment-view.js';
 import { describeChange, gatePatch, indexNodeENIs, planNode, type GateNode, type IndexedNodeENI, type NodeChange, type ReadinessGate } from './node-readiness.js';
 
 export { SA_NODEENI, SA_NODE_NAME, SA_INSTANCE_ID, SA_ENI_PHASE } from '../common/search-attributes.js';
@@ -124,9 +126,14 @@ export interface WatcherCoreOptions {
   logger?: Logger;
   /** The readiness gate (startup taint and ready label on Nodes, node-readiness.ts); unset = off. */
   readinessGate?: ReadinessGate;
+  /** Attachments listed in a NodeENI's status.attachments (all are in the NodeENIAttachment objects). */
+  statusAttachmentsLimit?: number;
+  /** Least time between two status writes of one NodeENI: the rate is bounded however many pairs change. */
+  statusMinIntervalMs?: number;
 }
 
 type NodeENIObject = NodeENI & KubernetesObject;
+type AttachmentObject = NodeENIAttachment & KubernetesObject;
 
 function msg(err: unknown): string {
   if (err instanceof ApiException) {
@@ -166,6 +173,11 @@ export class NodeENIWatcher {
   private readonly core: CoreV1Api;
   private readonly nodeENIs: ResilientInformer<NodeENIObject>;
   private readonly nodes: ResilientInformer<V1Node>;
+  private readonly attachmentObjects: ResilientInformer<AttachmentObject>;
+  /** NodeENI name → when this process last wrote its status (the rate bound). */
+  private readonly lastWriteAt = new Map<string, number>();
+  /** Set by a reconcile: the soonest a deferred status write is due (ms from now). */
+  private deferMs: number | undefined;
 
   /** Workflow ID → key of the spec this process last delivered, and when. */
   private readonly sent = new Map<string, { key: string; atMs: number }>();
@@ -224,6 +236,22 @@ export class NodeENIWatcher {
       informerLog,
     );
     this.nodes = new ResilientInformer<V1Node>(this.kc, { name: 'Node', path: '/api/v1/nodes', list: () => this.core.listNode() }, () => this.markDirty(), informerLog);
+    this.attachmentObjects = new ResilientInformer<AttachmentObject>(
+      this.kc,
+      {
+        name: NODEENI_ATTACHMENT_KIND,
+        path: `/apis/${API_GROUP}/${API_VERSION}/${NODEENI_ATTACHMENT_PLURAL}`,
+        list: () => this.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_ATTACHMENT_PLURAL }) as Promise<KubernetesListObject<AttachmentObject>>,
+      },
+      () => this.markDirty(),
+      informerLog,
+    );
+  }
+
+  /** Each cached NodeENI with status.attachments holding all its attachments (from the objects). */
+  private views(nodeENIs: readonly NodeENIObject[]): NodeENIObject[] {
+    const index = indexAttachmentObjects(this.attachmentObjects.list() as AttachmentObject[]);
+    return nodeENIs.map((n) => withAllAttachments(n, allAttachments(n, index.get(n.metadata.name) ?? [])));
   }
 
   /** Starts informers and the loop; returns at once (the first reconcile follows the first complete lists). */
@@ -232,13 +260,14 @@ export class NodeENIWatcher {
     this.started = true;
     this.nodeENIs.start();
     this.nodes.start();
+    this.attachmentObjects.start();
     this.bootstrap = this.boot();
     this.relistTimer = setInterval(() => void this.relist(), this.relistMs);
   }
 
   private async boot(): Promise<void> {
-    while (!this.stopped && !(this.nodeENIs.synced && this.nodes.synced)) {
-      await Promise.all([this.nodeENIs.waitSynced(5000), this.nodes.waitSynced(5000)]);
+    while (!this.stopped && !(this.nodeENIs.synced && this.nodes.synced && this.attachmentObjects.synced)) {
+      await Promise.all([this.nodeENIs.waitSynced(5000), this.nodes.waitSynced(5000), this.attachmentObjects.waitSynced(5000)]);
     }
     let backoff = 500;
     while (!this.stopped && !this.runningLoaded) {
@@ -261,9 +290,12 @@ export class NodeENIWatcher {
     return this.ready && !this.stopped;
   }
 
-  /** The NodeENIs in the informer's cache (this watcher's selector), or undefined until it is loaded. */
+  /**
+   * The NodeENIs in the informer's cache (this watcher's selector), each with all its attachments in
+   * status.attachments, or undefined until the caches are loaded.
+   */
   cachedNodeENIs(): readonly NodeENI[] | undefined {
-    return this.isReady() ? (this.nodeENIs.list() as NodeENIObject[]) : undefined;
+    return this.isReady() ? this.views(this.nodeENIs.list() as NodeENIObject[]) : undefined;
   }
 
   /** Stops informers and timers, and waits for a reconcile in progress to finish. */
@@ -273,7 +305,7 @@ export class NodeENIWatcher {
     if (this.timer) clearTimeout(this.timer);
     if (this.pollTimer) clearTimeout(this.pollTimer);
     if (this.relistTimer) clearInterval(this.relistTimer);
-    await Promise.all([this.nodeENIs.stop(), this.nodes.stop()]);
+    await Promise.all([this.nodeENIs.stop(), this.nodes.stop(), this.attachmentObjects.stop()]);
     await this.bootstrap;
     await this.running_;
   }
@@ -281,7 +313,7 @@ export class NodeENIWatcher {
   private async relist(): Promise<void> {
     if (this.stopped || !this.ready) return;
     try {
-      await Promise.all([this.nodeENIs.relist(), this.nodes.relist()]);
+      await Promise.all([this.nodeENIs.relist(), this.nodes.relist(), this.attachmentObjects.relist()]);
       await this.refreshRunning();
     } catch (err) {
       this.log.warn(`periodic relist failed: ${msg(err)}`);
@@ -347,18 +379,26 @@ export class NodeENIWatcher {
     report.durationMs = performance.now() - t0;
     this.counters.reconciles++;
     this.o.onReconcile?.(report);
-    if ((waiting || this.retry) && !this.stopped) {
+    if ((waiting || this.retry || this.deferMs !== undefined) && !this.stopped) {
       // Nothing in the cluster announces that a workflow finished, or that Temporal is back: look again later.
+      // A status write held back by the rate bound is due after deferMs.
+      const delays = [...(waiting ? [this.pollMs] : []), ...(this.retry ? [this.errorBackoffMs] : []), ...(this.deferMs !== undefined ? [this.deferMs] : [])];
       if (this.pollTimer) clearTimeout(this.pollTimer);
-      this.pollTimer = setTimeout(() => this.markDirty(), this.retry ? this.errorBackoffMs : this.pollMs);
+      this.pollTimer = setTimeout(() => this.markDirty(), Math.min(...delays));
     }
   }
 
   /** One full pass from the caches. Returns true when something waits on workflows and needs a recheck. */
   private async reconcile(report: ReconcileReport): Promise<boolean> {
-    const nodeENIs = this.nodeENIs.list() as NodeENIObject[];
+    const cached = this.nodeENIs.list() as NodeENIObject[];
+    // Every decision sees all of a NodeENI's attachments (the objects'); the status write compares with the object.
+    const nodeENIs = this.views(cached);
+    const cachedByName = new Map(cached.map((n) => [n.metadata.name, n]));
     const nodes = this.nodes.list();
     let waiting = false;
+    this.deferMs = undefined;
+    // An upgrade from a release without attachment objects: each pair's entries move into its object first.
+    if (await this.migrateLegacyStatus(cached)) waiting = true;
 
     // The finalizer first: a NodeENI must not vanish while its pairs may still hold ENIs. Pairs start only for a
     // NodeENI that carries it: one the cache still shows but the apiserver no longer has (404) gets none.
@@ -425,7 +465,7 @@ export class NodeENIWatcher {
     const desiredNodes = new Map<string, string[]>();
     for (const d of desired.values()) desiredNodes.set(d.nodeENI, [...(desiredNodes.get(d.nodeENI) ?? []), d.nodeName]);
     for (const n of nodeENIs) {
-      const status = await this.writeStatus(n, desiredNodes.get(n.metadata.name) ?? []);
+      const status = await this.writeStatus(cachedByName.get(n.metadata.name)!, n, desiredNodes.get(n.metadata.name) ?? []);
       if (status === 'written') report.statusWrites++;
       if (status === 'failed') this.retry = true;
       await this.warnInvalidSpec(n);
@@ -434,8 +474,73 @@ export class NodeENIWatcher {
       }
     }
     if (this.o.readinessGate) await this.applyReadinessGate(nodeENIs, nodes, this.o.readinessGate);
+    if (!this.o.nodeENISelector) await this.deleteOrphanObjects(cached, known);
     this.forgetGone(nodeENIs);
     return waiting;
+  }
+
+  /**
+   * Moves a legacy status's entries (written into the NodeENI by the pairs of a release without attachment
+   * objects) into one object per node, as that pair would write it; the pair's next write takes it over. Until
+   * every node has one, the NodeENI's status is left as it is (it holds the only copy). True while any remain.
+   */
+  private async migrateLegacyStatus(nodeENIs: readonly NodeENIObject[]): Promise<boolean> {
+    const index = indexAttachmentObjects(this.attachmentObjects.list() as AttachmentObject[]);
+    const todo = nodeENIs.flatMap((n) => [...legacyToMigrate(n, index.get(n.metadata.name) ?? [])].map(([node, entries]) => ({ n, node, entries })));
+    if (!todo.length) return false;
+    const now = nowRfc3339();
+    await mapLimit(todo, PARALLEL_CALLS, async ({ n, node, entries }) => {
+      const content = pairObjectContent({ nodeENI: n.metadata.name, nodeName: node, attachments: entries, now });
+      try {
+        await this.custom.createClusterCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: NODEENI_ATTACHMENT_PLURAL,
+          body: {
+            apiVersion: NODEENI_API_VERSION,
+            kind: NODEENI_ATTACHMENT_KIND,
+            metadata: {
+              name: attachmentObjectName(n.metadata.name, node),
+              labels: content.labels,
+              ownerReferences: [{ apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, name: n.metadata.name, uid: n.metadata.uid ?? '', controller: true }],
+            },
+            spec: { nodeENI: n.metadata.name, nodeName: node },
+            status: content.status,
+          },
+          fieldManager: FIELD_MANAGER_WATCHER,
+        });
+        this.log.info(`NodeENI ${n.metadata.name}: moved ${entries.length} status entr${entries.length === 1 ? 'y' : 'ies'} of node ${node} into its NodeENIAttachment`);
+      } catch (err) {
+        // 409: the pair wrote it first (the informer brings it).
+        if (httpCode(err) !== 409) {
+          this.log.warn(`moving the status of ${n.metadata.name} on ${node} into a NodeENIAttachment failed: ${msg(err)}`);
+          this.retry = true;
+        }
+      }
+    });
+    return true;
+  }
+
+  /**
+   * Deletes objects no pair will: their NodeENI is gone (or is a newer one of the same name) and their pair's
+   * workflow is not running. Kubernetes' garbage collector does the same where a kube-controller-manager runs.
+   */
+  private async deleteOrphanObjects(nodeENIs: readonly NodeENIObject[], known: ReadonlySet<string>): Promise<void> {
+    const byName = new Map(nodeENIs.map((n) => [n.metadata.name, n]));
+    const orphans = (this.attachmentObjects.list() as AttachmentObject[]).filter((o) => {
+      const n = byName.get(o.spec.nodeENI);
+      if (n && ownedBy(o, n)) return false;
+      const id = lifecycleWorkflowId(o.spec.nodeENI, o.spec.nodeName);
+      return !this.running.has(id) && !this.sent.has(id) && !(n && known.has(id));
+    });
+    await mapLimit(orphans, PARALLEL_CALLS, async (o) => {
+      try {
+        await this.custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_ATTACHMENT_PLURAL, name: o.metadata.name });
+        this.log.info(`NodeENIAttachment ${o.metadata.name} deleted: its NodeENI ${o.spec.nodeENI} is gone and no pair runs`);
+      } catch (err) {
+        if (httpCode(err) !== 404) this.log.warn(`deleting NodeENIAttachment ${o.metadata.name} failed: ${msg(err)}`);
+      }
+    });
   }
 
   /**
@@ -629,31 +734,40 @@ export class NodeENIWatcher {
     return ok;
   }
 
-  /** Writes conditions and counts by server-side apply, only when they differ from what the object holds. */
-  private async writeStatus(n: NodeENIObject, desiredNodes: string[]): Promise<'unchanged' | 'written' | 'failed'> {
+  /**
+   * Writes conditions, counts and the bounded attachments list by a merge patch (it replaces the list whole), only
+   * when they differ from what the object holds, and at most once per statusMinIntervalMs per NodeENI.
+   * `n` is the cached object, `view` the same with every attachment (what the conditions are computed from).
+   */
+  private async writeStatus(n: NodeENIObject, view: NodeENIObject, desiredNodes: string[]): Promise<'unchanged' | 'written' | 'deferred' | 'failed'> {
     const name = n.metadata.name;
     const rv = n.metadata.resourceVersion ?? '';
+    // Until every legacy entry has its object, the status keeps them (migrateLegacyStatus).
+    if (legacyToMigrate(n, (this.attachmentObjects.list() as AttachmentObject[]).filter((o) => o.spec.nodeENI === name)).size > 0) return 'unchanged';
     const pendingWrite = this.lastWrite.get(name);
     // Until the informer shows our write, compare against what we wrote rather than the older cached object.
-    const base: NodeENIObject =
-      pendingWrite && pendingWrite.baseResourceVersion === rv ? { ...n, status: { ...n.status, ...pendingWrite.status } } : n;
+    const held = pendingWrite && pendingWrite.baseResourceVersion === rv ? { ...n.status, ...pendingWrite.status } : n.status;
     if (pendingWrite && pendingWrite.baseResourceVersion !== rv) this.lastWrite.delete(name);
-    const next = computeStatus({ nodeENI: base, desiredNodes, now: nowRfc3339() });
-    if (!statusChanged(base.status, next)) return 'unchanged';
+    const next = computeStatus({
+      nodeENI: { ...view, status: { ...held, attachments: view.status?.attachments ?? [] } },
+      desiredNodes,
+      now: nowRfc3339(),
+      listLimit: this.o.statusAttachmentsLimit ?? DEFAULT_STATUS_ATTACHMENTS_LIMIT,
+    });
+    if (!statusChanged(held, next)) return 'unchanged';
+    const minGap = this.o.statusMinIntervalMs ?? 1000;
+    const since = Date.now() - (this.lastWriteAt.get(name) ?? 0);
+    if (since < minGap) {
+      this.deferMs = Math.min(this.deferMs ?? Infinity, minGap - since);
+      return 'deferred';
+    }
     try {
       await this.custom.patchClusterCustomObjectStatus(
-        {
-          group: API_GROUP,
-          version: API_VERSION,
-          plural: NODEENI_PLURAL,
-          name,
-          body: { apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, metadata: { name }, status: next },
-          fieldManager: FIELD_MANAGER_WATCHER,
-          force: true,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        { group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name, body: { status: next }, fieldManager: FIELD_MANAGER_WATCHER },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
       this.lastWrite.set(name, { baseResourceVersion: rv, status: next });
+      this.lastWriteAt.set(name, Date.now());
       this.counters.statusWrites++;
       return 'written';
     } catch (err) {
@@ -688,6 +802,7 @@ export class NodeENIWatcher {
   private forgetGone(nodeENIs: readonly NodeENIObject[]): void {
     const names = new Set(nodeENIs.map((n) => n.metadata.name));
     for (const name of this.lastWrite.keys()) if (!names.has(name)) this.lastWrite.delete(name);
+    for (const name of this.lastWriteAt.keys()) if (!names.has(name)) this.lastWriteAt.delete(name);
     for (const key of this.warned) if (!names.has(key.split('/')[0]!)) this.warned.delete(key);
     for (const id of this.sent.keys()) {
       const p = parseLifecycleWorkflowId(id);

@@ -56,6 +56,10 @@ export const ControllerEnvSchema = TemporalEnvSchema.extend({
   /** Label selector limiting the NodeENIs this controller manages (sharding, or tests on a shared cluster). */
   NODEENI_SELECTOR: z.string().optional(),
   POLL_MS: int(1000, 50),
+  /** Attachments listed in a NodeENI's status.attachments (for readers of the Go controller's status); all are in NodeENIAttachments. */
+  STATUS_ATTACHMENTS_LIMIT: int(50, 0),
+  /** Least time between two status writes of one NodeENI, however many of its pairs change. */
+  STATUS_MIN_INTERVAL_MS: int(1000, 0),
   /** Task queue of the workflows and controller activities; another one isolates a second installation. */
   TASK_QUEUE: z.string().min(1).default(CONTROLLER_TASK_QUEUE),
   FLEET_SCHEDULE_ID: z.string().min(1).default(FLEET_SCHEDULE_ID),
@@ -113,6 +117,8 @@ async function main(): Promise<void> {
       nodeENISelector: env.NODEENI_SELECTOR,
       taskQueue: env.TASK_QUEUE,
       readinessGate: readinessGateFromEnv(env),
+      statusAttachmentsLimit: env.STATUS_ATTACHMENTS_LIMIT,
+      statusMinIntervalMs: env.STATUS_MIN_INTERVAL_MS,
       leaderElection: env.LEADER_ELECTION ? { namespace: env.LEASE_NAMESPACE ?? env.POD_NAMESPACE, name: env.LEASE_NAME } : false,
       logger: messageLogger(logger.child({ scope: 'watcher' })),
       onReconcile: (r) => {

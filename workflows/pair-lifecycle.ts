@@ -80,7 +80,7 @@ export class PairLifecycle {
     this.report = new PairReporter(
       {
         entries: () => attachmentStatuses(this.desired, this.st.enis),
-        subject: () => ({ nodeENI: this.desired.nodeENI, nodeName: this.desired.nodeName, uid: this.desired.uid }),
+        subject: () => ({ nodeENI: this.desired.nodeENI, nodeName: this.desired.nodeName, uid: this.desired.uid, generation: this.desired.generation }),
         write: (input, summary) => this.kube.reportPair.executeWithOptions({ ...kubeOptions(workflowInfo().taskQueue), summary }, [input]),
         eventKey: () => `${workflowInfo().workflowId}/${workflowInfo().runId}/${++this.st.eventSeq}`,
       },

@@ -11,7 +11,7 @@ export interface ReportTarget {
   /** The pair's entries as they are now (without timestamps). */
   entries(): AttachmentStatus[];
   /** Who the report is about: NodeENI, node, uid. */
-  subject(): { nodeENI: string; nodeName: string; uid: string };
+  subject(): { nodeENI: string; nodeName: string; uid: string; generation?: number };
   /** Writes one report (the activity). */
   write(input: PairReportInput, summary: string): Promise<unknown>;
   /** A unique, deterministic key for the next Event (retries must not write it twice). */
@@ -65,7 +65,7 @@ export class PairReporter {
     const events = this.events.splice(0);
     const s = this.target.subject();
     const stamp = new Date().toISOString();
-    const status = key !== this.lastKey ? { nodeENI: s.nodeENI, nodeName: s.nodeName, attachments: entries.map((e) => ({ ...e, lastUpdated: stamp })) } : undefined;
+    const status = key !== this.lastKey ? { nodeENI: s.nodeENI, nodeName: s.nodeName, uid: s.uid, generation: s.generation, attachments: entries.map((e) => ({ ...e, lastUpdated: stamp })) } : undefined;
     const what = [status ? `status of ${s.nodeName}` : '', events.length ? `${events.length} event(s): ${[...new Set(events.map((e) => e.reason))].join(', ')}` : ''].filter(Boolean).join(' + ');
     try {
       await this.target.write({ ...(status ? { status } : {}), ...(events.length ? { events } : {}) }, what);

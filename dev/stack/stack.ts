@@ -22,7 +22,8 @@ export interface StackState {
   startedAt: string;
 }
 
-export const CRD_FILE = path.join(REPO_ROOT, 'helm', 'multi-eni-controller', 'crds', 'nodeenis.networking.k8s.aws.yaml');
+/** The chart's CRDs (NodeENI, NodeENIAttachment), applied as `helm install` applies them. */
+export const CRD_DIR = path.join(REPO_ROOT, 'helm', 'multi-eni-controller', 'crds');
 
 type Progress = (line: string) => void;
 
@@ -264,10 +265,10 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
     const seed = await timed('seeding EC2 (VPC, subnets, security groups, instances)', () => seedEc2(motoEndpoint, opts.instances ?? 4));
     await temporal.wait();
     await apiserver.wait();
-    await timed('NodeENI CRD', async () => {
+    await timed('CRDs', async () => {
       const env = { ...process.env, KUBECONFIG: kubeconfig };
-      await execFileP(tool('kubectl'), ['apply', '--server-side', '-f', CRD_FILE], { env });
-      await execFileP(tool('kubectl'), ['wait', '--for=condition=Established', '--timeout=60s', 'crd/nodeenis.networking.k8s.aws'], { env });
+      await execFileP(tool('kubectl'), ['apply', '--server-side', '-f', CRD_DIR], { env });
+      await execFileP(tool('kubectl'), ['wait', '--for=condition=Established', '--timeout=60s', 'crd/nodeenis.networking.k8s.aws', 'crd/nodeeniattachments.networking.k8s.aws'], { env });
     });
 
     const state: StackState = {

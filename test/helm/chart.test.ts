@@ -426,6 +426,7 @@ describe('helm template', () => {
     expect(rules(find(objects, 'ClusterRole'))).toEqual([
       { apiGroups: ['networking.k8s.aws'], resources: ['nodeenis'], verbs: ['get', 'list', 'watch', 'patch'] },
       { apiGroups: ['networking.k8s.aws'], resources: ['nodeenis/status'], verbs: ['patch'] },
+      { apiGroups: ['networking.k8s.aws'], resources: ['nodeeniattachments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
     ]);
     const subjects = (o: K8sObject) => (o as unknown as { subjects: { name: string }[] }).subjects.map((s) => s.name);

@@ -131,7 +131,7 @@ it(
     const att = ready.status!.attachments![0]!;
     expect(att).toMatchObject({ nodeID: node!.name, instanceID: node!.instanceId, subnetID: subnet.id, phase: 'Ready' });
     expect(att.eniID).toMatch(/^eni-/);
-    // The watcher's own status write (conditions) by server-side apply, through nodeenis/status.
+    // The watcher's own status write (conditions, the attachments list from the pair's NodeENIAttachment), through nodeenis/status.
     await eventually(
       'the Ready condition',
       async () => ((await c.get(name))?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
@@ -217,6 +217,9 @@ describe('no more than that', () => {
     ['get', 'nodeenis.networking.k8s.aws', undefined, false],
     ['patch', 'nodeenis.networking.k8s.aws', undefined, false],
     ['patch', 'nodeenis.networking.k8s.aws#status', undefined, false],
+    ['create', 'nodeeniattachments.networking.k8s.aws', undefined, false],
+    ['patch', 'nodeeniattachments.networking.k8s.aws', undefined, false],
+    ['delete', 'nodeeniattachments.networking.k8s.aws', undefined, false],
     ['get', 'secrets', DP_NS, false],
     ['get', 'secrets', NS, false],
     ['create', 'events', 'default', false],
@@ -235,6 +238,13 @@ describe('no more than that', () => {
     ['create', 'nodeenis.networking.k8s.aws', undefined, false],
     ['delete', 'nodeenis.networking.k8s.aws', undefined, false],
     ['update', 'nodeenis.networking.k8s.aws#status', undefined, false],
+    ['list', 'nodeeniattachments.networking.k8s.aws', undefined, true],
+    ['watch', 'nodeeniattachments.networking.k8s.aws', undefined, true],
+    ['create', 'nodeeniattachments.networking.k8s.aws', undefined, true],
+    ['patch', 'nodeeniattachments.networking.k8s.aws', undefined, true],
+    ['delete', 'nodeeniattachments.networking.k8s.aws', undefined, true],
+    ['update', 'nodeeniattachments.networking.k8s.aws', undefined, false],
+    ['deletecollection', 'nodeeniattachments.networking.k8s.aws', undefined, false],
     ['create', 'events', 'default', true],
     ['create', 'events', NS, false],
     ['delete', 'events', 'default', false],
