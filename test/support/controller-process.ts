@@ -17,9 +17,10 @@ export class ControllerProcess {
     this.log = path.join(stack().dir, 'logs', `controller-${name}.log`);
   }
 
-  start(extra: Record<string, string> = {}): void {
+  /** Starts the controller of this checkout, or of another build (`distDir`, e.g. the previous release's). */
+  start(extra: Record<string, string> = {}, distDir = path.join(REPO_ROOT, 'dist')): void {
     const fd = fs.openSync(this.log, 'a');
-    this.child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'workers', 'controller.js')], {
+    this.child = spawn(process.execPath, [path.join(distDir, 'workers', 'controller.js')], {
       env: { ...process.env, ...stackEnv(stack()), METRICS_PORT: '0', LEADER_ELECTION: 'false', POLL_MS: '300', ...this.env, ...extra },
       stdio: ['ignore', fd, fd],
     });
