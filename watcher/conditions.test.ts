@@ -148,6 +148,27 @@ describe('statusChanged', () => {
   });
 });
 
+describe('computeStatus with listLimit (attachments from the NodeENIAttachment objects)', () => {
+  const all = [att('n1', 'subnet-1', 'Ready'), att('n1', 'subnet-2', 'Ready'), att('n2', 'subnet-1', 'Ready'), att('n2', 'subnet-2', 'Attaching')];
+  it('counts every attachment, lists up to the limit, and adds the AttachmentsTruncated condition', () => {
+    const s = computeStatus({ nodeENI: nodeENI({}, all), desiredNodes: ['n1', 'n2'], now: T0, listLimit: 2 });
+    expect(s).toMatchObject({ ready: '3/4', attachments: all.slice(0, 2) });
+    expect(cond(s, 'AttachmentsTruncated')).toMatchObject({ status: 'True', reason: 'Truncated', lastTransitionTime: T0, observedGeneration: 3 });
+    const whole = computeStatus({ nodeENI: nodeENI({}, all), desiredNodes: ['n1', 'n2'], now: T0, listLimit: 50 });
+    expect(whole.attachments).toEqual(all);
+    expect(cond(whole, 'AttachmentsTruncated')).toMatchObject({ status: 'False', reason: 'AllListed' });
+  });
+  it('a changed list is a change to write; the same list is not', () => {
+    const s = computeStatus({ nodeENI: nodeENI({}, all), desiredNodes: ['n1', 'n2'], now: T0, listLimit: 3 });
+    expect(statusChanged({ ...s }, s)).toBe(false);
+    expect(statusChanged({ ...s, attachments: all.slice(0, 2) }, s)).toBe(true);
+    // Without a limit the list is not the watcher's: whatever status.attachments holds is no change.
+    const plain = computeStatus({ nodeENI: nodeENI({}, all), desiredNodes: ['n1', 'n2'], now: T0 });
+    expect(plain.attachments).toBeUndefined();
+    expect(statusChanged({ ...plain, attachments: [] }, plain)).toBe(false);
+  });
+});
+
 describe('invalidSpecReported', () => {
   it('is true only when Degraded says InvalidSpec for the current generation', () => {
     const bad = nodeENI({ dpdkDriver: 'nope' });
