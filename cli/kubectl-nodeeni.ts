@@ -4,13 +4,12 @@
 // attachment. On PATH as `kubectl-nodeeni` (npm's bin), kubectl finds it as `kubectl nodeeni`.
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { TemporalEnvSchema, temporalConnectionOptions } from '../common/temporal-connection.js';
 import { why } from './why.js';
 import { networkAttachmentDefinitions } from './nad.js';
-import { API_GROUP, API_VERSION, NODEENI_PLURAL } from '../common/names.js';
-import type { NodeENI } from '../common/nodeeni.js';
+import { readNodeENI } from './nodeeni-read.js';
 
 const USAGE = `usage: kubectl nodeeni why <nodeeni> [node] [--kubeconfig FILE] [--temporal-address HOST:PORT] [--namespace NS] [--temporal-ui URL]
   Temporal settings default to the controller's variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*,
@@ -25,8 +24,7 @@ async function printNads(kc: KubeConfig, name: string, node: string | undefined,
     console.error(`--mode must be l2, l3 or l3s (ipvlan's modes), not ${mode}`);
     return 2;
   }
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const obj = (await custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name })) as NodeENI;
+  const obj = await readNodeENI(kc, name, node);
   const r = networkAttachmentDefinitions(obj, { namespace, mode, ...(node ? { node } : {}) });
   for (const s of r.skipped) console.error(`# skipped ${s}`);
   process.stdout.write(r.definitions.map((d) => yaml.dump(d, { lineWidth: -1 })).join('---\n'));

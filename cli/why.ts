@@ -1,9 +1,9 @@
 // Gathers what `kubectl nodeeni why` explains: the NodeENI and its status, and for each of its nodes the pair
 // workflow's description (pending activities, attempts, last failures) and its `state` query.
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import { API_GROUP, API_VERSION, NODEENI_PLURAL, QUERY_STATE, lifecycleWorkflowId } from '../common/names.js';
-import type { NodeENI } from '../common/nodeeni.js';
+import { QUERY_STATE, lifecycleWorkflowId } from '../common/names.js';
+import { readNodeENI } from './nodeeni-read.js';
 import type { PairState } from '../common/lifecycle-contract.js';
 import { explainPair, formatExplanations, type PairFacts, type PendingActivity } from './explain.js';
 
@@ -57,8 +57,7 @@ export async function pairFacts(o: WhyOptions, nodeENI: string, node: string, en
 
 /** The whole report for a NodeENI, or one node of it. */
 export async function why(o: WhyOptions, name: string, onlyNode?: string): Promise<string> {
-  const custom = o.kc.makeApiClient(CustomObjectsApi);
-  const obj = (await custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name })) as NodeENI;
+  const obj = await readNodeENI(o.kc, name, onlyNode);
   const entries = obj.status?.attachments ?? [];
   const nodes = new Set(entries.map((e) => e.nodeID));
   // Pairs still running that have written nothing yet are found through Temporal (search attribute NodeENI).
