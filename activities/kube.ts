@@ -117,18 +117,23 @@ export function createKubeActivities(deps: KubeActivityDeps) {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const content = pairObjectContent({ ...input, now, previousReady: lastReady.get(name) });
     const spec = { nodeENI: input.nodeENI, nodeName: input.nodeName };
-    for (let attempt = 1; ; attempt++) {
+    /** The merge patch; false when there is no object to patch. */
+    const patch = async (): Promise<boolean> => {
       try {
         await custom.patchClusterCustomObject(
           { ...attachmentRef, name, body: { metadata: { labels: content.labels }, spec, status: content.status }, fieldManager: FIELD_MANAGER_CONTROLLER },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
-        break;
+        return true;
       } catch (err) {
-        if (httpCode(err) !== 404 || attempt > 2) throw err;
+        if (httpCode(err) === 404) return false;
+        throw err;
       }
+    };
+    /** The create, owned by the NodeENI; 'exists' when there is one already, 'gone' when the NodeENI is. */
+    const create = async (): Promise<'created' | 'exists' | 'gone'> => {
       const uid = input.uid ?? (await nodeENIUid(input.nodeENI));
-      if (!uid) return false;
+      if (!uid) return 'gone';
       try {
         await custom.createClusterCustomObject({
           ...attachmentRef,
@@ -146,11 +151,18 @@ export function createKubeActivities(deps: KubeActivityDeps) {
           },
           fieldManager: FIELD_MANAGER_CONTROLLER,
         });
-        break;
+        return 'created';
       } catch (err) {
-        // Created meanwhile (a retried attempt): patch it.
-        if (httpCode(err) !== 409) throw err;
+        if (httpCode(err) === 409) return 'exists';
+        throw err;
       }
+    };
+    // One request in the usual cases: a patch of an object this process wrote, a create of one it has not seen (a
+    // new pair); otherwise (a restart, a retried attempt) the other follows.
+    if (!(lastReady.has(name) && (await patch()))) {
+      const created = await create();
+      if (created === 'gone') return false;
+      if (created === 'exists' && !(await patch())) throw new Error(`NodeENIAttachment ${name} was deleted while it was written`);
     }
     rememberReady(name, content.status.conditions?.[0]);
     return true;

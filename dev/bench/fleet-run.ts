@@ -11,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER, WORKFLOW_TYPE_FLEET, WORKFLOW_TYPE_LIFECYCLE } from '../../common/names.js';
 import type { AttachmentStatus, NodeENI } from '../../common/nodeeni.js';
+import { NODEENI_ATTACHMENT_PLURAL, type NodeENIAttachment } from '../../common/nodeeni-attachment.js';
 import type { BucketSpec } from '../stack/ec2-buckets.js';
 import { runInstances } from '../stack/seed.js';
 import { REPO_ROOT } from '../stack/paths.js';
@@ -88,6 +89,8 @@ export interface RunResult {
   readyS: { p50: number; p99: number; max: number; n: number };
   /** Interval of the status polls that saw them (resolution of the per-attachment times). */
   pollGapMs: { mean: number; max: number };
+  /** Largest NodeENI object (JSON bytes) the polls saw while converging: its size no longer grows with the fleet. */
+  maxNodeENIBytes?: number;
   ec2Apply: ProxyCalls;
   ec2Teardown: ProxyCalls;
   actionsApply: Tally;
@@ -458,6 +461,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       convergeS,
       readyS: { p50: quantile(readyList, 0.5), p99: quantile(readyList, 0.99), max: readyList[readyList.length - 1] ?? NaN, n: readyList.length },
       pollGapMs: poll.gapMs,
+      maxNodeENIBytes: poll.maxNodeENIBytes,
       ec2Apply,
       ec2Teardown,
       actionsApply,
@@ -532,9 +536,15 @@ async function listNodeENIs(custom: CustomObjectsApi, id: string): Promise<NodeE
   return r.items;
 }
 
+/** The NodeENIAttachment objects of the run's NodeENIs (each pair's entries). */
+async function listAttachmentObjects(custom: CustomObjectsApi, nodeENINames: ReadonlySet<string>): Promise<NodeENIAttachment[]> {
+  const r = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_ATTACHMENT_PLURAL })) as { items: NodeENIAttachment[] };
+  return r.items.filter((o) => nodeENINames.has(o.spec.nodeENI));
+}
+
 /**
- * Polls the NodeENIs' status and records when each attachment (NodeENI, node, subnet) that `match` selects is first
- * seen Ready, and its status entry then.
+ * Polls the pairs' NodeENIAttachment objects and records when each attachment (NodeENI, node, subnet) that `match`
+ * selects is first seen Ready, and its entry then; and the largest NodeENI object seen.
  */
 async function pollReady(custom: CustomObjectsApi, id: string, expected: number, t0: number, timeoutMs: number, progress: (n: number) => void, match: (a: AttachmentStatus) => boolean = () => true) {
   const readyAt = new Map<string, number>();
@@ -543,15 +553,19 @@ async function pollReady(custom: CustomObjectsApi, id: string, expected: number,
   let lastPoll = t0;
   let lastReport = Date.now();
   let lastReadyMs = t0;
+  let maxNodeENIBytes = 0;
+  const done = (complete: boolean) => ({ readyAt, ready, complete, lastReadyMs, gapMs: gapStats(gaps), maxNodeENIBytes });
   while (Date.now() - t0 < timeoutMs) {
     const start = Date.now();
-    const items = await listNodeENIs(custom, id).catch(() => []);
+    const nodeENIList = await listNodeENIs(custom, id).catch(() => []);
+    for (const n of nodeENIList) maxNodeENIBytes = Math.max(maxNodeENIBytes, JSON.stringify(n).length);
+    const objects = await listAttachmentObjects(custom, new Set(nodeENIList.map((n) => n.metadata.name))).catch(() => []);
     const seen = Date.now();
     gaps.push(seen - lastPoll);
     lastPoll = seen;
-    for (const n of items) {
-      for (const a of n.status?.attachments ?? []) {
-        const key = `${n.metadata.name}/${a.nodeID}/${a.subnetID}`;
+    for (const o of objects) {
+      for (const a of o.status?.attachments ?? []) {
+        const key = `${o.spec.nodeENI}/${a.nodeID}/${a.subnetID}`;
         if (a.phase === 'Ready' && !readyAt.has(key) && match(a)) {
           readyAt.set(key, seen);
           ready.set(key, a);
@@ -559,15 +573,15 @@ async function pollReady(custom: CustomObjectsApi, id: string, expected: number,
         }
       }
     }
-    if (readyAt.size >= expected) return { readyAt, ready, complete: true, lastReadyMs, gapMs: gapStats(gaps) };
+    if (readyAt.size >= expected) return done(true);
     if (Date.now() - lastReport > 15000) {
       progress(readyAt.size);
       lastReport = Date.now();
     }
-    // Large fleets make large objects: poll no faster than twice the list time, and at least every 250 ms.
+    // Large fleets make large lists: poll no faster than twice the list time, and at least every 250 ms.
     await pause(Math.max(250, 2 * (Date.now() - start)));
   }
-  return { readyAt, ready, complete: false, lastReadyMs, gapMs: gapStats(gaps) };
+  return done(false);
 }
 
 function gapStats(gaps: number[]): { mean: number; max: number } {

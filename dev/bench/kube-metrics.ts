@@ -8,7 +8,10 @@ import type { StackState } from '../stack/stack.js';
 const run = promisify(execFile);
 
 export interface NodeENIRequests {
-  /** Writes on nodeenis/status (APPLY: the watcher's conditions; PATCH: the controller's attachments), by "VERB code". */
+  /**
+   * Status writes by "resource VERB code": nodeenis/status (the watcher's conditions, counts and bounded list; older
+   * releases: every pair's entries too) and nodeeniattachments (each pair's object: POST, PATCH, DELETE).
+   */
   statusApplies: Record<string, number>;
   /** Seconds the apiserver spent answering them (sum of request durations). */
   statusApplySeconds: number;
@@ -31,22 +34,28 @@ function series(text: string, name: string, match: Record<string, string>): { la
 
 export async function nodeENIRequests(s: StackState): Promise<NodeENIRequests> {
   const { stdout } = await run(path.join(s.bin, 'kubectl'), ['get', '--raw', '/metrics'], { env: { ...process.env, KUBECONFIG: s.kube.kubeconfig }, maxBuffer: 256 * 2 ** 20 });
-  const status = { resource: 'nodeenis', subresource: 'status' };
-  const isWrite = (l: Record<string, string>) => l.verb === 'APPLY' || l.verb === 'PATCH';
+  const targets = [
+    { name: 'nodeenis/status', match: { resource: 'nodeenis', subresource: 'status' } },
+    { name: 'nodeeniattachments', match: { resource: 'nodeeniattachments', subresource: '' } },
+  ];
+  const isWrite = (l: Record<string, string>) => ['APPLY', 'PATCH', 'POST', 'DELETE', 'PUT'].includes(l.verb ?? '');
   const statusApplies: Record<string, number> = {};
-  for (const x of series(stdout, 'apiserver_request_total', status)) {
-    if (!isWrite(x.labels)) continue;
-    const key = `${x.labels.verb} ${x.labels.code}`;
-    statusApplies[key] = (statusApplies[key] ?? 0) + x.value;
+  for (const t of targets) {
+    for (const x of series(stdout, 'apiserver_request_total', t.match)) {
+      if (!isWrite(x.labels)) continue;
+      const key = `${t.name} ${x.labels.verb} ${x.labels.code}`;
+      statusApplies[key] = (statusApplies[key] ?? 0) + x.value;
+    }
   }
   const sum = (name: string, m: Record<string, string>, keep: (l: Record<string, string>) => boolean = () => true) =>
     series(stdout, name, m).reduce((a, x) => a + (keep(x.labels) ? x.value : 0), 0);
+  const etcdWrite = (l: Record<string, string>) => ['update', 'create', 'delete'].includes(l.operation ?? '');
   return {
     statusApplies,
-    statusApplySeconds: sum('apiserver_request_duration_seconds_sum', status, isWrite),
-    etcdUpdates: sum('etcd_request_duration_seconds_count', { resource: 'nodeenis', operation: 'update' }),
-    watchEvents: sum('apiserver_watch_events_total', { resource: 'nodeenis' }),
-    watchMiB: sum('apiserver_watch_events_sizes_sum', { resource: 'nodeenis' }) / 2 ** 20,
+    statusApplySeconds: targets.reduce((a, t) => a + sum('apiserver_request_duration_seconds_sum', t.match, isWrite), 0),
+    etcdUpdates: sum('etcd_request_duration_seconds_count', { resource: 'nodeenis' }, etcdWrite) + sum('etcd_request_duration_seconds_count', { resource: 'nodeeniattachments' }, etcdWrite),
+    watchEvents: sum('apiserver_watch_events_total', { resource: 'nodeenis' }) + sum('apiserver_watch_events_total', { resource: 'nodeeniattachments' }),
+    watchMiB: (sum('apiserver_watch_events_sizes_sum', { resource: 'nodeenis' }) + sum('apiserver_watch_events_sizes_sum', { resource: 'nodeeniattachments' })) / 2 ** 20,
   };
 }
 

@@ -175,10 +175,13 @@ export function restTable(runs: RunResult[]): Table {
   };
 }
 
-/** What the apiserver did for NodeENIs: the status applies of every pair (and the watcher) land on two objects. */
+/**
+ * What the apiserver did for status: each pair's writes of its NodeENIAttachment object, the watcher's writes of the
+ * NodeENIs' status (older results: every pair's entries landed in the NodeENI, by PATCH), and the largest NodeENI.
+ */
 export function kubeTable(runs: RunResult[]): Table {
   return {
-    head: ['run', 'nodes', 'phase', 'status writes by verb and HTTP code', 'mean write s', 'etcd writes per write', 'watch events (MiB)'],
+    head: ['run', 'nodes', 'phase', 'status writes by resource, verb and HTTP code', 'mean write s', 'etcd writes per write', 'watch events (MiB)', 'largest NodeENI KB'],
     rows: runs.flatMap((r) =>
       Object.entries(r.kube).map(([phase, k]) => {
         const n = Object.values(k.statusApplies).reduce((a, b) => a + b, 0);
@@ -186,6 +189,7 @@ export function kubeTable(runs: RunResult[]): Table {
           scenario(r), String(r.nodes), phase,
           Object.entries(k.statusApplies).map(([c, x]) => `${c}: ${x}`).join(', ') || '0',
           f2(k.statusApplySeconds / Math.max(n, 1)), f1(k.etcdUpdates / Math.max(n, 1)), `${k.watchEvents} (${f1(k.watchMiB)})`,
+          phase === 'apply' && r.maxNodeENIBytes !== undefined ? f1(r.maxNodeENIBytes / 1024) : '-',
         ];
       }),
     ),
@@ -238,7 +242,7 @@ export const METHOD = [
   'A run that does not converge within its timeout is torn down anyway: its per-ENI figures are over the ENIs that got that far, its Ready percentiles over the attachments that became Ready, and it has no conv/bound and no at-rest phase.',
   'At rest: the watcher is restarted with WATCHER_RELIST_SECONDS=5 (its relist is the only clock-driven work of a pair at rest: the workflows hold no timers); after its restart burst settles, EC2 calls (proxy) and history events are counted over the window and scaled to per hour as if each relist were the default 300 s one. The fleet sweep (a per-cluster schedule, default every 300 s) is paused during the other phases and measured once by a manual trigger.',
   'CPU and peak memory: utime+stime (while converging and tearing down) and VmHWM (peak RSS over the process\'s life) from /proc for the controller (worker) and watcher processes, the bench process (which plays the nodes and polls the status), the private moto and proxy, and the stack\'s Temporal dev server, kube-apiserver and etcd (on a shared stack those include other users\' load); "machine busy cores" is the whole machine (/proc/stat), other tenants included.',
-  'NodeENI requests: deltas of the kube-apiserver\'s own counters (apiserver_request_total / _duration_seconds for nodeenis/status APPLY by the watcher and PATCH by the controller (its status batcher), etcd_request_duration_seconds_count for nodeenis updates, apiserver_watch_events_*). etcd writes per write above 1 are optimistic-concurrency attempts redone inside the apiserver (plus the finalizer patches and spec changes, which are not in the first column).',
+  'Status requests: deltas of the kube-apiserver\'s own counters (apiserver_request_total / _duration_seconds) for nodeeniattachments (each pair writes its own object: PATCH, a 404 then POST when it has none yet, DELETE on release) and nodeenis/status (the watcher\'s conditions, counts and bounded list, by merge PATCH; results before NodeENIAttachment: APPLY by the watcher and every pair\'s entries by PATCH), etcd_request_duration_seconds_count for their creates, updates and deletes, apiserver_watch_events_* for both. etcd writes per write above 1 are optimistic-concurrency attempts redone inside the apiserver (plus finalizer patches and spec changes). Largest NodeENI: the JSON size of the biggest NodeENI object the Ready polls saw while converging.',
   'teardown: NodeENIs deleted to every ENI of the run gone from EC2; ENIs left = ENIs with the run\'s cluster tag still in EC2 at the end.',
 ];
 
