@@ -44,10 +44,10 @@ function runDemo(args: string[], opts: { signalWhenReady?: NodeJS.Signals; timeo
   });
 }
 
-/** The lines of the `kubectl get nodeenis -o wide` table the demo printed. */
-function kubectlTable(out: string): string[] {
+/** The lines of the `kubectl get <what> -o wide` table the demo printed. */
+function kubectlTable(out: string, what = 'nodeenis'): string[] {
   const lines = out.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('$ kubectl get nodeenis -o wide'));
+  const start = lines.findIndex((l) => l.startsWith(`$ kubectl get ${what} -o wide`));
   if (start < 0) return [];
   const end = lines.findIndex((l, i) => i > start && l.trim() === '');
   return lines.slice(start + 1, end < 0 ? undefined : end);
@@ -129,6 +129,17 @@ describe('npm run demo, unattended on the shared stack', () => {
     for (const n of names) {
       const want = n.startsWith('multi-subnet') ? '4/4' : '2/2';
       expect({ name: n, ready: rows.get(n)![1], status: rows.get(n)![2], nodes: rows.get(n)![3] }).toEqual({ name: n, ready: want, status: 'AllAttachmentsReady', nodes: '2' });
+    }
+
+    // One NodeENIAttachment per (NodeENI, node): 4 NodeENIs on 2 nodes, each Ready with its ENIs and interfaces.
+    const pairRows = kubectlTable(r.out, 'nodeeniattachments');
+    expect(pairRows[0]).toMatch(/^NAME\s+NODEENI\s+NODE\s+PHASE\s+READY\s+ENIS\s+INTERFACES\s+AGE$/);
+    const pairs = pairRows.slice(1).map((l) => l.split(/\s+/));
+    expect(pairs.map((p) => p[1]).sort()).toEqual([...names, ...names].sort());
+    for (const p of pairs) {
+      expect(p[0]).toBe(`${p[1]}.${p[2]}`);
+      expect([p[3], p[4]]).toEqual(['Ready', p[1]!.startsWith('multi-subnet') ? '2/2' : '1/1']);
+      expect(p[5]).toMatch(/^eni-[0-9a-f]+(,eni-[0-9a-f]+)?$/);
     }
 
     // EC2: ten ENIs attached, at the indexes the manifests ask for (multi-subnet at 5 and 6).

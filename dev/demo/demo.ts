@@ -11,6 +11,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import { DescribeNetworkInterfacesCommand, TerminateInstancesCommand, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { LABEL_NODEENI, labelValue } from '../../common/nodeeni-attachment.js';
 import { API_GROUP, API_VERSION, CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, NODEENI_PLURAL, TAG_CLUSTER, TAG_NODE, nodeTaskQueue } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
 import { REPO_ROOT, TOOLS_BIN } from '../stack/paths.js';
@@ -360,6 +361,12 @@ export class Demo {
     print(`$ export KUBECONFIG=${s.kube.kubeconfig}`);
     print(`$ kubectl ${kubectlArgs.join(' ')}`);
     print(kubectlWide.trimEnd());
+    // One row per (NodeENI, node): the pairs' own objects, where every attachment is whatever the fleet's size.
+    const pairsArgs = ['get', 'nodeeniattachments', '-o', 'wide', '-l', `${LABEL_NODEENI} in (${this.applied.map(labelValue).join(',')})`];
+    const pairsWide = await this.kubectl(pairsArgs);
+    print();
+    print(`$ kubectl ${pairsArgs.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`);
+    print(pairsWide.trimEnd());
 
     const enis = (await this.enis()).sort((a, b) => tagOf(a, 'NodeENI').localeCompare(tagOf(b, 'NodeENI')) || tagOf(a, TAG_NODE).localeCompare(tagOf(b, TAG_NODE)) || (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
     print();
