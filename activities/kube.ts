@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, EVENT_SOURCE, NODEENI_API_VERSION, NODEENI_KIND, NODEENI_PLURAL, FIELD_MANAGER_CONTROLLER } from '../common/names.js';
-import { NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, attachmentObjectName, pairObjectContent } from '../common/nodeeni-attachment.js';
+import { NODEENI_ATTACHMENT_PLURAL, attachmentObjectName, pairObjectContent, pairObjectManifest } from '../common/nodeeni-attachment.js';
 import type { AttachmentStatus } from '../common/nodeeni.js';
 
 export interface KubeActivityDeps {
@@ -135,22 +135,7 @@ export function createKubeActivities(deps: KubeActivityDeps) {
       const uid = input.uid ?? (await nodeENIUid(input.nodeENI));
       if (!uid) return 'gone';
       try {
-        await custom.createClusterCustomObject({
-          ...attachmentRef,
-          body: {
-            apiVersion: NODEENI_API_VERSION,
-            kind: NODEENI_ATTACHMENT_KIND,
-            metadata: {
-              name,
-              labels: content.labels,
-              // Garbage collection deletes it with its NodeENI (no blockOwnerDeletion: that would need update on nodeenis/finalizers).
-              ownerReferences: [{ apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, name: input.nodeENI, uid, controller: true }],
-            },
-            spec,
-            status: content.status,
-          },
-          fieldManager: FIELD_MANAGER_CONTROLLER,
-        });
+        await custom.createClusterCustomObject({ ...attachmentRef, body: pairObjectManifest(input.nodeENI, uid, input.nodeName, content), fieldManager: FIELD_MANAGER_CONTROLLER });
         return 'created';
       } catch (err) {
         if (httpCode(err) === 409) return 'exists';

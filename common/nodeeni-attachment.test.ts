@@ -1,4 +1,4 @@
-import { attachmentObjectName, attachmentSelector, labelValue, pairObjectContent, pairPhase } from './nodeeni-attachment.js';
+import { attachmentObjectName, attachmentSelector, labelValue, pairObjectContent, pairObjectManifest, pairPhase } from './nodeeni-attachment.js';
 import type { AttachmentStatus } from './nodeeni.js';
 
 const entry = (subnetID: string, phase: AttachmentStatus['phase'], extra: Partial<AttachmentStatus> = {}): AttachmentStatus => ({ nodeID: 'n1', subnetID, phase, ...extra });
@@ -67,5 +67,19 @@ describe('pairObjectContent', () => {
     expect(failed.status.conditions![0]).toMatchObject({ status: 'False', reason: 'AttachmentFailed', message: 'subnet subnet-1: no slot', lastTransitionTime: prev.lastTransitionTime });
     const ready = pairObjectContent({ nodeENI: 'e', nodeName: 'n1', now, previousReady: prev, attachments: [entry('subnet-1', 'Ready')] });
     expect(ready.status.conditions![0]).toMatchObject({ status: 'True', reason: 'AllENIsReady', lastTransitionTime: now });
+  });
+});
+
+describe('pairObjectManifest', () => {
+  it('is owned by the NodeENI (controller, no blockOwnerDeletion) and names the pair', () => {
+    const content = pairObjectContent({ nodeENI: 'eni', nodeName: 'n1', now: 't', attachments: [entry('a', 'Ready')] });
+    const m = pairObjectManifest('eni', 'uid-9', 'n1', content);
+    expect(m.metadata).toEqual({
+      name: 'eni.n1',
+      labels: content.labels,
+      ownerReferences: [{ apiVersion: 'networking.k8s.aws/v1alpha1', kind: 'NodeENI', name: 'eni', uid: 'uid-9', controller: true }],
+    });
+    expect(m.spec).toEqual({ nodeENI: 'eni', nodeName: 'n1' });
+    expect(m.status).toBe(content.status);
   });
 });

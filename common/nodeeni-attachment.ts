@@ -3,7 +3,7 @@
 // live in objects of their own, and the NodeENI keeps its conditions and counts (and a bounded compatible list).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { API_GROUP } from './names.js';
+import { API_GROUP, NODEENI_API_VERSION, NODEENI_KIND } from './names.js';
 import { AttachmentStatusSchema, ConditionSchema, type AttachmentStatus, type AttachmentPhase } from './nodeeni.js';
 
 export const NODEENI_ATTACHMENT_KIND = 'NodeENIAttachment';
@@ -124,5 +124,23 @@ export function pairObjectContent(input: PairObjectInput): { labels: Record<stri
       ],
       ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
     },
+  };
+}
+
+/**
+ * The whole object for a create: owned by its NodeENI, so garbage collection deletes it with the NodeENI (no
+ * blockOwnerDeletion: setting it needs update on nodeenis/finalizers, a right the controller does not have).
+ */
+export function pairObjectManifest(nodeENI: string, uid: string, nodeName: string, content: ReturnType<typeof pairObjectContent>): NodeENIAttachment {
+  return {
+    apiVersion: NODEENI_API_VERSION,
+    kind: NODEENI_ATTACHMENT_KIND,
+    metadata: {
+      name: attachmentObjectName(nodeENI, nodeName),
+      labels: content.labels,
+      ownerReferences: [{ apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, name: nodeENI, uid, controller: true }],
+    },
+    spec: { nodeENI, nodeName },
+    status: content.status,
   };
 }

@@ -20,9 +20,7 @@ import {
   API_VERSION,
   CONTROLLER_TASK_QUEUE,
   FIELD_MANAGER_WATCHER,
-  NODEENI_API_VERSION,
   NODEENI_FINALIZER,
-  NODEENI_KIND,
   NODEENI_PLURAL,
   SIGNAL_RELEASE,
   SIGNAL_SPEC,
@@ -37,7 +35,7 @@ import { computeStatus, invalidSpecReported, statusChanged, type WatcherStatus }
 import { EVENT_NAMESPACE, recordNodeENIEvent } from './events.js';
 import { SA_ENI_PHASE, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME } from '../common/search-attributes.js';
 import { ResilientInformer } from './informer.js';
-import { NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, attachmentObjectName, pairObjectContent, type NodeENIAttachment } from '../common/nodeeni-attachment.js';
+import { NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, pairObjectContent, pairObjectManifest, type NodeENIAttachment } from '../common/nodeeni-attachment.js';
 import { DEFAULT_STATUS_ATTACHMENTS_LIMIT, allAttachments, indexAttachmentObjects, legacyToMigrate, ownedBy, withAllAttachments } from './attachment-view.js';
 import { describeChange, gatePatch, indexNodeENIs, planNode, type GateNode, type IndexedNodeENI, type NodeChange, type ReadinessGate } from './node-readiness.js';
 
@@ -496,17 +494,7 @@ export class NodeENIWatcher {
           group: API_GROUP,
           version: API_VERSION,
           plural: NODEENI_ATTACHMENT_PLURAL,
-          body: {
-            apiVersion: NODEENI_API_VERSION,
-            kind: NODEENI_ATTACHMENT_KIND,
-            metadata: {
-              name: attachmentObjectName(n.metadata.name, node),
-              labels: content.labels,
-              ownerReferences: [{ apiVersion: NODEENI_API_VERSION, kind: NODEENI_KIND, name: n.metadata.name, uid: n.metadata.uid ?? '', controller: true }],
-            },
-            spec: { nodeENI: n.metadata.name, nodeName: node },
-            status: content.status,
-          },
+          body: pairObjectManifest(n.metadata.name, n.metadata.uid ?? '', node, content),
           fieldManager: FIELD_MANAGER_WATCHER,
         });
         this.log.info(`NodeENI ${n.metadata.name}: moved ${entries.length} status entr${entries.length === 1 ? 'y' : 'ies'} of node ${node} into its NodeENIAttachment`);

@@ -246,6 +246,7 @@ describe('helm template', () => {
     expect(kinds).toEqual(
       [
         'CustomResourceDefinition/nodeenis.networking.k8s.aws',
+        'CustomResourceDefinition/nodeeniattachments.networking.k8s.aws',
         'ServiceAccount/rel-multi-eni-controller-controller',
         'ServiceAccount/rel-multi-eni-controller-node-agent',
         'ClusterRole/rel-multi-eni-controller-controller',

@@ -332,6 +332,6 @@ describe('no more than that', () => {
     // And the expectations are not empty where the chart grants something.
     expect(expected(AGENT_SA, DP_NS)).toHaveLength(1);
     expect(expected(AGENT_SA, NS)).toEqual([]);
-    expect(expected(CONTROLLER_SA, NS)).toHaveLength(5);
+    expect(expected(CONTROLLER_SA, NS)).toHaveLength(6);
   }, T);
 });
