@@ -17,8 +17,9 @@ FROM ${NODE_BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # `npm install` with the lock rather than `npm ci`: the lock was made where other platforms' optional
-# binaries (@swc/core-darwin-*, ...) are not served, and `npm ci` refuses a lock without them.
-RUN npm install --no-audit --no-fund
+# binaries (@swc/core-darwin-*, ...) are not served, and `npm ci` refuses a lock without them. npm's cache is a
+# cache mount: kept between builds, never in a layer.
+RUN --mount=type=cache,id=multi-eni-npm,target=/root/.npm npm install --no-audit --no-fund
 COPY . .
 RUN npm run build
 
@@ -26,7 +27,7 @@ RUN npm run build
 FROM ${NODE_BUILD_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN --mount=type=cache,id=multi-eni-npm,target=/root/.npm npm install --omit=dev --no-audit --no-fund
 
 # --- runtime --------------------------------------------------------------------------------------------
 FROM ${NODE_RUNTIME_IMAGE}

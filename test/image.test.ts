@@ -14,9 +14,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import { dumpYaml, loadAllYaml, type V1Container, type V1DaemonSet, type V1Deployment, type V1PodSpec } from '@kubernetes/client-node';
 import { REPO_ROOT, TOOLS_BIN } from '../dev/stack/paths.js';
 import { nodeTaskQueue } from '../common/names.js';
@@ -132,6 +134,41 @@ async function relay(listenHost: string, toPort: number): Promise<{ port: number
   };
 }
 
+/**
+ * The node's instance metadata service (IMDSv2: a token first, every GET with it), answered from EC2 (the
+ * emulator): the instance ID and, per MAC of an ENI attached to the instance, its ENI ID. Served on the node's
+ * link, where the chart's `nodeAgent.imdsEndpoint` points the agent.
+ */
+async function instanceMetadata(listenHost: string, instanceId: string, ec2: TestCluster['ec2']): Promise<{ url: string; served: string[]; close: () => Promise<void> }> {
+  const served: string[] = [];
+  const tokens = new Set<string>();
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      if (req.method === 'PUT' && req.url === '/latest/api/token') {
+        const t = randomBytes(16).toString('hex');
+        tokens.add(t);
+        return res.writeHead(200).end(t);
+      }
+      const token = req.headers['x-aws-ec2-metadata-token'];
+      if (req.method !== 'GET' || typeof token !== 'string' || !tokens.has(token)) return res.writeHead(401).end();
+      const url = req.url ?? '';
+      if (url === '/latest/meta-data/instance-id') return res.writeHead(200).end(instanceId);
+      const m = /^\/latest\/meta-data\/network\/interfaces\/macs\/([0-9a-f:]{17})\/interface-id$/.exec(url);
+      if (!m) return res.writeHead(404).end();
+      const r = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }));
+      const eni = (r.NetworkInterfaces ?? []).find((n) => n.MacAddress?.toLowerCase() === m[1]);
+      if (!eni?.NetworkInterfaceId) return res.writeHead(404).end();
+      served.push(`${m[1]} ${eni.NetworkInterfaceId}`);
+      res.writeHead(200).end(eni.NetworkInterfaceId);
+    })().catch(() => res.writeHead(500).end());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, listenHost, () => resolve());
+  });
+  return { url: `http://${listenHost}:${(server.address() as net.AddressInfo).port}`, served, close: () => new Promise((r) => server.close(() => r())) };
+}
+
 /** Where a pod volume comes from here: an emptyDir is a tmpfs; a hostPath is mapped to a directory of the test's. */
 type Volumes = Record<string, string>;
 
@@ -205,6 +242,7 @@ describe('the image, built here and run as the chart runs it', () => {
   let node: TestNode | undefined;
   let tarball: string;
   let temporalRelay: Awaited<ReturnType<typeof relay>>;
+  let imds: Awaited<ReturnType<typeof instanceMetadata>>;
   let uplink: { host: string; hostAddr: string; peerAddr: string } | undefined;
   let deployment: V1Deployment;
   let daemonSet: V1DaemonSet;
@@ -235,6 +273,7 @@ describe('the image, built here and run as the chart runs it', () => {
     await sim.netns.ip(['link', 'set', 'lo', 'up']);
     const s = stack();
     temporalRelay = await relay(uplink.hostAddr, Number(s.temporal.address.split(':').pop()));
+    imds = await instanceMetadata(uplink.hostAddr, node!.instanceId, c.ec2);
 
     // The chart, rendered from this checkout with this cluster's values; nothing of it is restated below.
     metricsPort = await freePortPair();
@@ -245,7 +284,7 @@ describe('the image, built here and run as the chart runs it', () => {
       ...['--set', `temporalConnection.address=${uplink.hostAddr}:${temporalRelay.port}`, '--set', `temporalConnection.namespace=${s.temporal.namespace}`],
       ...['--set', 'controller.replicas=1', '--set', `controller.nodeENISelector=test-run=${c.runId}`, '--set', `controller.taskQueue=${c.taskQueue}`],
       ...['--set', `controller.fleetScheduleId=fleet-${c.runId}`, '--set', `controller.metrics.port=${metricsPort}`],
-      ...['--set', `controller.leaderElection.leaseName=lease-${c.runId}`],
+      ...['--set', `controller.leaderElection.leaseName=lease-${c.runId}`, '--set', `nodeAgent.imdsEndpoint=${imds.url}`],
     ]);
     const objects = loadAllYaml(rendered) as { kind?: string }[];
     deployment = objects.find((o) => o.kind === 'Deployment') as V1Deployment;
@@ -261,8 +300,7 @@ describe('the image, built here and run as the chart runs it', () => {
       network: ['--network', `ns:/run/netns/${sim.netns.name}`],
       hostPaths: { '/sys': sim.sysRoot, '/etc/pcidp': path.dirname(sim.pcidpConfigPath), '/var/lib/multi-eni': path.join(sim.dir, 'state') },
       fieldRefs: { 'spec.nodeName': node!.name },
-      // No instance metadata service in the simulation (its nodes' agents run without one too).
-      extraEnv: { IMDS_ENDPOINT: 'off' },
+      extraEnv: {},
     });
     agentId = (await podman(agentArgs)).trim();
     containers.push(agentId);
@@ -320,6 +358,7 @@ describe('the image, built here and run as the chart runs it', () => {
       await run('podman', [...PODMAN, 'rm', '--force', '--time', '30', id]);
     }
     await temporalRelay?.close();
+    await imds?.close();
     if (uplink) await run('ip', ['link', 'del', uplink.host]);
     await c.teardown();
     fs.rmSync(work, { recursive: true, force: true });
@@ -398,6 +437,8 @@ describe('the image, built here and run as the chart runs it', () => {
     expect(await activitiesFor(a.eniID!)).not.toContain('releaseInterface');
     const ctlLog = await logsOf(controllerId);
     expect(ctlLog).toMatch(/"component":"controller"/);
+    // The agent found the link by MAC and checked it with instance metadata, as on an instance.
+    expect(imds.served).toContain(`${a.macAddress!.toLowerCase()} ${a.eniID}`);
     // The node's Temporal traffic went over its link (the relay), not some loopback shortcut.
     expect(temporalRelay.connections()).toBeGreaterThan(0);
 

@@ -33,6 +33,9 @@ RUNTIME_PACKAGES="iproute2,ca-certificates,tini"
 BASE_RECIPE=1
 
 mkdir -p "$CACHE"
+# One build at a time per cache (two checkouts of this machine may build at once): the second waits.
+exec 9>"$CACHE/.lock"
+flock 9
 t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '[image %6ss] %s\n' "$(elapsed)" "$*" >&2; }
@@ -130,27 +133,35 @@ image_key() { "${PODMAN[@]}" image inspect --format '{{ index .Labels "multi-eni
 
 if [ -f "$TARBALL" ] && [ "$(image_key)" = "$app_key" ]; then
   say "$IMAGE: cached (inputs $app_key)"
+  touch "$TARBALL"
 elif [ -f "$TARBALL" ]; then
-  say "$IMAGE: loading the cached tarball"
+  say "$IMAGE: loading the cached tarball (inputs $app_key)"
   "${PODMAN[@]}" load --quiet -i "$TARBALL" >&2
+  touch "$TARBALL"
 else
   say "buildah bud $IMAGE (inputs $app_key)"
-  # npm in the build stages reads and fills this machine's npm cache (mounted), and prefers it to the registry:
-  # the registry is reached only for what the cache lacks (--network host).
+  # npm in the build stages keeps its cache in the Dockerfile's cache mount (buildah keeps it between builds).
+  # It reaches the registry over this machine's network (--network host) and trusts what this machine trusts:
+  # its CA bundle and an npmrc naming it are mounted for the build's RUN steps only (not in any layer).
   npmrc=$(mktemp); trap 'rm -f "$npmrc"' EXIT
   printf 'prefer-offline=true\nfund=false\naudit=false\nupdate-notifier=false\n' > "$npmrc"
-  mkdir -p "$HOME/.npm"
+  chmod 0644 "$npmrc"
+  ca_mount=()
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    echo 'cafile=/etc/multi-eni-build/ca.crt' >> "$npmrc"
+    ca_mount=(--volume /etc/ssl/certs/ca-certificates.crt:/etc/multi-eni-build/ca.crt:ro)
+  fi
   buildah bud --quiet --layers --pull=never --isolation oci --runtime runc --network host \
     --build-arg "NODE_BUILD_IMAGE=$BUILD_BASE" --build-arg "NODE_RUNTIME_IMAGE=$RUNTIME_BASE" \
-    --volume "$HOME/.npm:/root/.npm" --volume "$npmrc:/root/.npmrc:ro" \
+    --volume "$npmrc:/root/.npmrc:ro" "${ca_mount[@]}" \
     --label "multi-eni.inputs=$app_key" \
     -f Dockerfile -t "$IMAGE" . >&2
   say "save $TARBALL"
   rm -f "$TARBALL.tmp"
   "${PODMAN[@]}" save --quiet --format docker-archive -o "$TARBALL.tmp" "$IMAGE" >&2
   mv "$TARBALL.tmp" "$TARBALL"
-  # Older tarballs of this image are superseded.
-  find "$CACHE" -maxdepth 1 -name 'multi-eni-controller-*.docker.tar' ! -name "$(basename "$TARBALL")" -delete
+  # The three most recently used tarballs are kept (another checkout's may be among them); older ones go.
+  ls -1t "$CACHE"/multi-eni-controller-*.docker.tar 2>/dev/null | tail -n +4 | xargs -r rm -f
 fi
 
 say "done: $IMAGE ($("${PODMAN[@]}" image inspect --format '{{.Id}}' "$IMAGE" | cut -c1-12)), $(du -h "$TARBALL" | cut -f1) tarball, $(elapsed) s"
