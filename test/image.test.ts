@@ -176,7 +176,7 @@ type Volumes = Record<string, string>;
  * podman flags for a chart container: its security context (pod and container), env (literal values; valueFrom
  * given by `fieldRefs`), volumes, and args. What a kubelet would do from the same manifest, in podman's words.
  */
-function podmanRunArgs(spec: V1PodSpec, c: V1Container, o: { name: string; hostname: string; network: string[]; hostPaths: Volumes; fieldRefs: Record<string, string>; extraEnv: Record<string, string> }): string[] {
+function podmanRunArgs(spec: V1PodSpec, c: V1Container, o: { image: string; name: string; hostname: string; network: string[]; hostPaths: Volumes; fieldRefs: Record<string, string>; extraEnv: Record<string, string> }): string[] {
   const args = ['run', '--detach', '--name', o.name, '--hostname', o.hostname, ...o.network];
   // podman's default ulimits (nofile 1048576, ...) are above what root may set in this VM (no CAP_SYS_RESOURCE).
   args.push('--ulimit', `nofile=${hardLimit('Max open files')}:${hardLimit('Max open files')}`, '--ulimit', 'nproc=4096:4096');
@@ -214,7 +214,8 @@ function podmanRunArgs(spec: V1PodSpec, c: V1Container, o: { name: string; hostn
       args.push('--volume', `${dir}:${m.mountPath}:${m.readOnly ? 'ro' : 'rw'}`);
     } else throw new Error(`volume ${m.name}: only emptyDir and hostPath are mapped`);
   }
-  args.push(c.image!, ...(c.args ?? []));
+  if (c.image !== IMAGE) throw new Error(`the chart names image ${c.image}, not ${IMAGE}`);
+  args.push(o.image, ...(c.args ?? []));
   return args;
 }
 
@@ -241,6 +242,7 @@ describe('the image, built here and run as the chart runs it', () => {
   const containers: string[] = [];
   let node: TestNode | undefined;
   let tarball: string;
+  let imageId: string;
   let temporalRelay: Awaited<ReturnType<typeof relay>>;
   let imds: Awaited<ReturnType<typeof instanceMetadata>>;
   let uplink: { host: string; hostAddr: string; peerAddr: string } | undefined;
@@ -255,6 +257,11 @@ describe('the image, built here and run as the chart runs it', () => {
     // Cold, this builds the bases and the image (a few minutes); warm, it finds them cached.
     const built = await buildImage();
     tarball = built.tarball;
+    // The image of that tarball, by ID: another checkout's build may move the tag meanwhile.
+    const manifest = JSON.parse(await must('tar', ['-xOf', tarball, 'manifest.json'])) as { Config: string; RepoTags?: string[] }[];
+    expect(manifest[0]!.RepoTags).toEqual([IMAGE]);
+    imageId = manifest[0]!.Config.replace(/\.json$/, '');
+    if ((await run('podman', [...PODMAN, 'image', 'exists', imageId])).code !== 0) await podman(['load', '--quiet', '-i', tarball]);
     console.log(`dev/image/build.sh: ${built.seconds.toFixed(1)} s\n${built.progress.split('\n').filter((l) => l.startsWith('[image')).join('\n')}`);
 
     await proxy.reset();
@@ -295,6 +302,7 @@ describe('the image, built here and run as the chart runs it', () => {
     const dsPod = daemonSet.spec!.template.spec!;
     expect(dsPod.hostNetwork).toBe(true);
     const agentArgs = podmanRunArgs(dsPod, dsPod.containers[0]!, {
+      image: imageId,
       name: `mneni-agent-${suffix}`,
       hostname: node!.name,
       network: ['--network', `ns:/run/netns/${sim.netns.name}`],
@@ -317,6 +325,7 @@ describe('the image, built here and run as the chart runs it', () => {
     fs.writeFileSync(kubeconfig, dumpYaml(kc), { mode: 0o644 });
     const podSpec = deployment.spec!.template.spec!;
     const ctlArgs = podmanRunArgs(podSpec, podSpec.containers[0]!, {
+      image: imageId,
       name: `mneni-controller-${suffix}`,
       hostname: controllerHost,
       network: ['--network', 'host'],
@@ -324,7 +333,7 @@ describe('the image, built here and run as the chart runs it', () => {
       fieldRefs: { 'metadata.namespace': 'default', 'metadata.name': controllerHost, 'spec.nodeName': node!.name },
       extraEnv: { KUBECONFIG: '/etc/multi-eni/kubeconfig', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
     });
-    ctlArgs.splice(ctlArgs.indexOf(IMAGE), 0, '--volume', `${kubeconfig}:/etc/multi-eni/kubeconfig:ro`);
+    ctlArgs.splice(ctlArgs.indexOf(imageId), 0, '--volume', `${kubeconfig}:/etc/multi-eni/kubeconfig:ro`);
     controllerId = (await podman(ctlArgs)).trim();
     containers.push(controllerId);
 
@@ -367,9 +376,9 @@ describe('the image, built here and run as the chart runs it', () => {
   it('dev/image/build.sh leaves the image in podman storage and a loadable tarball; it runs as the chart says', async () => {
     expect(fs.statSync(tarball).size).toBeGreaterThan(50 * 1024 * 1024);
     expect(tarball).toMatch(/\.tar$/);
-    const manifest = JSON.parse((await must('tar', ['-xOf', tarball, 'manifest.json'])).toString()) as { RepoTags?: string[] }[];
-    expect(manifest[0]!.RepoTags).toEqual([IMAGE]);
-    const [config] = JSON.parse(await podman(['image', 'inspect', IMAGE])) as { Config: { User?: string; Entrypoint?: string[]; Cmd?: string[] } }[];
+    // Tagged in podman's storage (the tarball's image, unless another checkout's build has moved the tag since).
+    expect((await run('podman', [...PODMAN, 'image', 'exists', IMAGE])).code).toBe(0);
+    const [config] = JSON.parse(await podman(['image', 'inspect', imageId])) as { Config: { User?: string; Entrypoint?: string[]; Cmd?: string[] } }[];
     expect(config!.Config).toMatchObject({ User: '1000:1000', Entrypoint: ['/usr/bin/tini', '--', 'node'], Cmd: ['dist/workers/controller.js'] });
 
     // Both containers run with the chart's security settings, as podman reports them.
