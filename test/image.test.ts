@@ -9,8 +9,10 @@
 //   - the node agent DaemonSet's pod on a simulated node: hostNetwork is the node's network namespace
 //     (`--network ns:/run/netns/<node>`), its host /sys the node's sysfs tree, its host paths the node's dirs. The
 //     node reaches Temporal as a real node would, over a link: a veth from the host into the node's namespace, and
-//     a relay on the host end to the stack's loopback Temporal. The simulated node runs no agent of its own
-//     (`agent: false`): only its "hardware" (ENIs hot-plugged as links when EC2 attaches them).
+//     a relay on the host end to the stack's loopback Temporal; its instance metadata service (IMDSv2, answered
+//     from EC2) is served on the same link. The simulated node runs no agent of its own (`agent: false`): only its
+//     "hardware" (ENIs hot-plugged as links when EC2 attaches them).
+//   - podman's default ulimits are above what root may set in this VM; the containers get this process's limits.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
