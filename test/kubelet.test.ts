@@ -22,6 +22,8 @@ import { seedManifest } from '../dev/demo/manifests.js';
 import { eventually, kubeClients, motoEc2, stack, temporalClient, uniq } from './support/env.js';
 
 const IMAGE = 'localhost/multi-eni-controller:dev';
+/** The kubelet is built at the kube-apiserver's version (dev/kubelet/install.sh reads it from dev/stack/install.sh). */
+const K8S_VERSION = /^K8S_VERSION="([0-9.]+)"/m.exec(fs.readFileSync(path.join(REPO_ROOT, 'dev', 'stack', 'install.sh'), 'utf8'))?.[1];
 
 function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -101,7 +103,9 @@ describe('the chart on a real kubelet: controller Deployment and node agent Daem
     fs.mkdirSync(path.join(sim.dir, 'state'), { recursive: true });
     fs.mkdirSync(path.dirname(sim.pcidpConfigPath), { recursive: true });
     node = await startKubeletNode({ stack: s, name: nodeName, providerID: `aws:///${inst.az}/${inst.id}`, labels: { ng: runId }, ports });
+    const t = Date.now();
     expect(await importImage(node, tarball)).toContain(IMAGE);
+    console.log(`[kubelet] node up; image imported into containerd in ${seconds(Date.now() - t)}`);
 
     // The NodeENI exists before the controller: "pod start to NodeENI Ready" is then the controller's whole path.
     await k.custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, body: nodeENI() });
@@ -148,12 +152,15 @@ describe('the chart on a real kubelet: controller Deployment and node agent Daem
   afterAll(async () => {
     const name = `${runId}-jumbo`;
     await k.custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name }).catch(() => undefined);
+    // The pods' logs, kept in the stack's logs before the pods (and their log files) go.
+    if (node) fs.cpSync(path.join(node.dir, 'pod-logs'), path.join(stack().dir, 'logs', `kubelet-${nodeName}`, 'pod-logs'), { recursive: true });
     if (helmInstalled) {
       // The controller releases the ENI before it goes.
       await eventually(`${name} gone`, async () => (await getNodeENI(name)) === undefined, 90000).catch(() => undefined);
       await helm(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', '120s']).catch(() => undefined);
       await eventually('release pods gone', async () => (await k.core.listNamespacedPod({ namespace })).items.length === 0, 120000).catch(() => undefined);
-      await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+      // Finished by the controller-manager's namespace controller: waited for while it still runs.
+      await kubectl(['delete', 'namespace', namespace, '--timeout=90s']).catch(() => undefined);
     }
     if (node) await stopKubeletNode(node, { stack: stack() });
     await sim?.stop();
@@ -168,6 +175,7 @@ describe('the chart on a real kubelet: controller Deployment and node agent Daem
     expect(n.spec?.providerID).toBe(`aws:///us-east-1a/${instanceId}`);
     expect(n.metadata?.labels).toMatchObject({ ng: runId, 'kubernetes.io/hostname': nodeName });
     expect(n.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^containerd:\/\/1\./);
+    expect(n.status?.nodeInfo?.kubeletVersion).toBe(`v${K8S_VERSION}`);
     expect((n.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status).toBe('True');
     const events = await k.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${nodeName},reason=CgroupV1` });
     expect(events.items.length).toBeGreaterThan(0);

@@ -46,7 +46,8 @@ ln -sf "$PAUSE_DIR/pause" "$BIN/kube-pause"
 
 # --- kubelet, kube-scheduler, kube-controller-manager from Go modules ---
 # A scratch module whose replaces point the staging modules at their tags (as for the kube-apiserver).
-K8S_DIR="$CACHE/kube-node-$K8S_VERSION"
+# -2: built with the version stamped in (the Node reports kubelet v$K8S_VERSION, not v0.0.0-master).
+K8S_DIR="$CACHE/kube-node-$K8S_VERSION-2"
 CMDS="kubelet kube-scheduler kube-controller-manager"
 if [ ! -f "$K8S_DIR/.done" ]; then
   say "kubelet, kube-scheduler, kube-controller-manager $K8S_VERSION (go build in a scratch module, long cold on 2 cores)"
@@ -68,9 +69,12 @@ if [ ! -f "$K8S_DIR/.done" ]; then
       echo 'func main() {}'
     } > pin.go
     go mod tidy >&2
+    minor=${K8S_VERSION#1.}; minor=${minor%%.*}
+    v=k8s.io/component-base/version
+    ldflags="-X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
     for c in $CMDS; do
       say "  compiling $c"
-      go build -o "$K8S_DIR.tmp/$c" "k8s.io/kubernetes/cmd/$c" >&2
+      go build -ldflags "$ldflags" -o "$K8S_DIR.tmp/$c" "k8s.io/kubernetes/cmd/$c" >&2
     done )
   touch "$K8S_DIR.tmp/.done"
   rm -rf "$K8S_DIR"; mv "$K8S_DIR.tmp" "$K8S_DIR"

@@ -3,8 +3,10 @@
 // kube-apiserver. Every process is started here and stopped by its PID; nothing uses the host's default
 // containerd paths, ports or cgroups (the pods' cgroups live under a cgroup root named after the port base).
 //
-// Networking: the node has a loopback-only CNI network (pods without hostNetwork would get a namespace with `lo`
-// and nothing else). The chart's pods run in the host network and reach the loopback stack directly.
+// Networking: host network only. containerd gets a loopback-only CNI network so that it reports the network ready
+// and the Node goes Ready; a pod without hostNetwork does not start (containerd finds no interface in the CNI
+// result: "failed to find network info for sandbox"), and there is no kube-proxy. The chart's pods run in the host
+// network (controller.hostNetwork) and reach the loopback stack directly.
 import fs from 'node:fs';
 import path from 'node:path';
 import { clientCert, kubeconfigYaml } from '../stack/certs.js';
@@ -117,7 +119,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 `;
 }
 
-/** Loopback only: a CNI network is configured (the node reports its network ready), pods get `lo` and nothing else. */
+/** Loopback only: a CNI network is configured (the node reports its network ready); see the header for what it is not. */
 const CNI_CONFLIST = JSON.stringify({ cniVersion: '0.4.0', name: 'multi-eni-loopback-only', plugins: [{ type: 'loopback' }] }, null, 2);
 
 function kubeletConfig(o: { dir: string; socket: string; ports: NodePorts; caCert: string; cgroupRoot: string; providerID: string }): string {
@@ -454,5 +456,7 @@ export async function stopKubeletNode(s: KubeletNodeState, opts: { stack?: Stack
     await kubectl(opts.stack, ['delete', 'clusterrolebinding', `multi-eni-kubelet:${s.name}`, '--ignore-not-found']).catch(() => undefined);
   }
   await cleanupNodeDir(s.dir, s.cgroupRoot);
+  // The components' logs outlive the node, in the stack's logs (where CI collects them).
+  if (opts.stack) fs.cpSync(path.join(s.dir, 'logs'), path.join(opts.stack.dir, 'logs', `kubelet-${s.name}`), { recursive: true });
   if (!opts.keepDir) fs.rmSync(s.dir, { recursive: true, force: true });
 }
