@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash dev/scripts/prepare.sh
 echo "== tools (cached by version in ${MULTI_ENI_CACHE:-$HOME/.cache/multi-eni})"
 bash dev/stack/install.sh >/dev/null
+bash dev/kubelet/install.sh >/dev/null
 echo "== lint"
 npm run --silent lint
 echo "== tests"

@@ -18,7 +18,7 @@ export interface Pki {
 
 const openssl = (args: string[], cwd: string) => execFileP('openssl', args, { cwd });
 
-async function clientCert(dir: string, name: string, subject: string): Promise<void> {
+export async function clientCert(dir: string, name: string, subject: string): Promise<void> {
   await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
   await openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '3650'], dir);
 }
