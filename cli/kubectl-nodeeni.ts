@@ -4,7 +4,7 @@
 // attachment. On PATH as `kubectl-nodeeni` (npm's bin), kubectl finds it as `kubectl nodeeni`.
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { TemporalEnvSchema, temporalConnectionOptions } from '../common/temporal-connection.js';
 import { why } from './why.js';
@@ -24,7 +24,7 @@ async function printNads(kc: KubeConfig, name: string, node: string | undefined,
     console.error(`--mode must be l2, l3 or l3s (ipvlan's modes), not ${mode}`);
     return 2;
   }
-  const obj = await readNodeENI(kc, name, node);
+  const obj = await readNodeENI(kc.makeApiClient(CustomObjectsApi), name, node);
   const r = networkAttachmentDefinitions(obj, { namespace, mode, ...(node ? { node } : {}) });
   for (const s of r.skipped) console.error(`# skipped ${s}`);
   process.stdout.write(r.definitions.map((d) => yaml.dump(d, { lineWidth: -1 })).join('---\n'));

@@ -1,6 +1,6 @@
 // Gathers what `kubectl nodeeni why` explains: the NodeENI and its status, and for each of its nodes the pair
 // workflow's description (pending activities, attempts, last failures) and its `state` query.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { QUERY_STATE, lifecycleWorkflowId } from '../common/names.js';
 import { readNodeENI } from './nodeeni-read.js';
@@ -57,7 +57,7 @@ export async function pairFacts(o: WhyOptions, nodeENI: string, node: string, en
 
 /** The whole report for a NodeENI, or one node of it. */
 export async function why(o: WhyOptions, name: string, onlyNode?: string): Promise<string> {
-  const obj = await readNodeENI(o.kc, name, onlyNode);
+  const obj = await readNodeENI(o.kc.makeApiClient(CustomObjectsApi), name, onlyNode);
   const entries = obj.status?.attachments ?? [];
   const nodes = new Set(entries.map((e) => e.nodeID));
   // Pairs still running that have written nothing yet are found through Temporal (search attribute NodeENI).

@@ -12,6 +12,7 @@ import { DescribeNetworkInterfacesCommand, TerminateInstancesCommand, type EC2Cl
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { LABEL_NODEENI, labelValue } from '../../common/nodeeni-attachment.js';
+import { readNodeENI } from '../../cli/nodeeni-read.js';
 import { API_GROUP, API_VERSION, CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, NODEENI_PLURAL, TAG_CLUSTER, TAG_NODE, nodeTaskQueue } from '../../common/names.js';
 import type { NodeENI } from '../../common/nodeeni.js';
 import { REPO_ROOT, TOOLS_BIN } from '../stack/paths.js';
@@ -272,9 +273,10 @@ export class Demo {
     );
   }
 
+  /** The NodeENI with every attachment (from its NodeENIAttachment objects) in status.attachments. */
   async get(name: string): Promise<NodeENI | undefined> {
     try {
-      return (await this.custom!.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL, name })) as NodeENI;
+      return await readNodeENI(this.custom!, name);
     } catch (e) {
       if ((e as { code?: number }).code === 404) return undefined;
       throw e;
