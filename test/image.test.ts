@@ -25,7 +25,7 @@ import { dumpYaml, loadAllYaml, type V1Container, type V1DaemonSet, type V1Deplo
 import { REPO_ROOT, TOOLS_BIN } from '../dev/stack/paths.js';
 import { nodeTaskQueue } from '../common/names.js';
 import { TestCluster, type TestNode } from './support/cluster.js';
-import { eventually, stack, temporalClient } from './support/env.js';
+import { eventually, freePortPair, stack, temporalClient } from './support/env.js';
 import { proxy } from './support/proxy.js';
 
 const IMAGE = 'localhost/multi-eni-controller:dev';
@@ -82,26 +82,6 @@ function hardLimit(name: string): number {
     .find((l) => l.startsWith(name));
   const hard = line?.slice(26).trim().split(/\s+/)[1];
   return hard && /^\d+$/.test(hard) ? Number(hard) : 4096;
-}
-
-/** A loopback port that is free, with its neighbour free too (the controller serves the SDK's metrics there). */
-async function freePortPair(): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<net.Server | undefined>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(undefined));
-      s.listen(port, '127.0.0.1', () => resolve(s));
-    });
-  for (;;) {
-    const a = await listen(0);
-    const port = (a!.address() as net.AddressInfo).port;
-    const b = await listen(port + 1);
-    await new Promise<void>((r) => a!.close(() => r()));
-    if (b) {
-      await new Promise<void>((r) => b.close(() => r()));
-      return port;
-    }
-  }
 }
 
 /** A TCP relay from `listenHost` (an address of the host) to a loopback port: the node's way to Temporal. */

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clientCert, kubeconfigYaml } from '../stack/certs.js';
-import { execFileP, httpOk, isAlive, portFree, startDetached, stopPid, waitReady, type Started } from '../stack/processes.js';
+import { execFileP, httpOk, httpsOk, isAlive, portFree, startDetached, stopPid, waitReady, type Started } from '../stack/processes.js';
 import { TOOLS_BIN } from '../stack/paths.js';
 import type { StackState } from '../stack/stack.js';
 import { writeOciArchive } from './oci.js';
@@ -359,19 +359,7 @@ export async function startKubeletNode(opts: KubeletNodeOptions): Promise<Kubele
 
 /** /healthz of a component serving HTTPS with its own self-signed certificate on loopback. */
 async function healthz(port: number): Promise<boolean> {
-  const { request } = await import('node:https');
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
+  return httpsOk(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false });
 }
 
 /** Mount points at or under `dir`, deepest first (from /proc/self/mountinfo; octal escapes decoded). */

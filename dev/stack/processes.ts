@@ -91,6 +91,23 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** True when an HTTPS GET of `url` answers 200 within 2 s (TLS options: a client certificate, a CA, or none checked). */
+export async function httpsOk(url: string, tls: import('node:https').RequestOptions): Promise<boolean> {
+  const { request } = await import('node:https');
+  return new Promise((resolve) => {
+    const req = request(url, { ...tls, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
 export async function httpOk(url: string, init?: RequestInit): Promise<boolean> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) });
   return res.ok;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Agent } from 'node:https';
 import { ensurePki, kubeconfigYaml, pkiPaths, type Pki } from './certs.js';
-import { execFileP, httpOk, isAlive, portFree, sleep, startDetached, stopPid, waitReady, type Started } from './processes.js';
+import { execFileP, httpOk, httpsOk, isAlive, portFree, sleep, startDetached, stopPid, waitReady, type Started } from './processes.js';
 import { REPO_ROOT, STACK_DIR, STATE_FILE, TOOLS_BIN, motoServerCommand, stackPorts, type StackPorts } from './paths.js';
 import { seedEc2, type Seed } from './seed.js';
 import { SEARCH_ATTRIBUTES } from '../../common/names.js';
@@ -53,19 +53,7 @@ export async function stackHealthy(s: StackState): Promise<boolean> {
 
 async function apiserverReady(server: string, pki: Pki): Promise<boolean> {
   const agent = new Agent({ ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.adminCert), key: fs.readFileSync(pki.adminKey) });
-  const { request } = await import('node:https');
-  return new Promise((resolve) => {
-    const req = request(`${server}/readyz`, { agent, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
+  return httpsOk(`${server}/readyz`, { agent });
 }
 
 /** The stack's processes, by the names state.json records them under. */

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
@@ -13,6 +12,7 @@ import { REPO_ROOT } from '../../dev/stack/paths.js';
 import { readState, type StackState } from '../../dev/stack/stack.js';
 import { NodeAgentEnvSchema } from '../../node-agent/config.js';
 import { CLUSTER_NAME_PATTERN } from '../../workers/cluster-name.js';
+import { freePortPair } from '../support/env.js';
 import {
   CHART_DIR,
   EXAMPLES,
@@ -592,24 +592,3 @@ async function startControllerWith(rendered: Record<string, string>): Promise<{ 
   }
 }
 
-/** A free TCP port p on loopback with p + 1 free too (the controller serves SDK metrics on METRICS_PORT + 1). */
-async function freePortPair(): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<net.Server | undefined>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(undefined));
-      s.listen(port, '127.0.0.1', () => resolve(s));
-    });
-  for (let i = 0; i < 20; i++) {
-    const a = await listen(0);
-    if (!a) continue;
-    const port = (a.address() as net.AddressInfo).port;
-    const b = await listen(port + 1);
-    await new Promise((r) => a.close(r));
-    if (b) {
-      await new Promise((r) => b.close(r));
-      return port;
-    }
-  }
-  throw new Error('no free port pair');
-}

@@ -1,5 +1,6 @@
 // What integration tests share: the running stack's endpoints and clients bound to it.
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { KubeConfig, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { readState, type StackState } from '../../dev/stack/stack.js';
@@ -52,4 +53,26 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** A free TCP port p on loopback with p + 1 free too (the controller serves the SDK's metrics on METRICS_PORT + 1). */
+export async function freePortPair(): Promise<number> {
+  const listen = (port: number) =>
+    new Promise<net.Server | undefined>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(undefined));
+      s.listen(port, '127.0.0.1', () => resolve(s));
+    });
+  for (let i = 0; i < 20; i++) {
+    const a = await listen(0);
+    if (!a) continue;
+    const port = (a.address() as net.AddressInfo).port;
+    const b = await listen(port + 1);
+    await new Promise((r) => a.close(r));
+    if (b) {
+      await new Promise((r) => b.close(r));
+      return port;
+    }
+  }
+  throw new Error('no free port pair');
 }
