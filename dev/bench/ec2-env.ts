@@ -9,6 +9,7 @@ import { CreateSubnetCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { BucketSpec } from '../stack/ec2-buckets.js';
 import { emulatorClient, seedEc2, type Seed } from '../stack/seed.js';
 import { REPO_ROOT, motoServerCommand } from '../stack/paths.js';
+import { proxyControlCall } from '../stack/ec2-proxy-control.js';
 import { httpOk, sleep, tail } from '../stack/processes.js';
 import { throttledByAction, throttledTotal, type BucketCounts, type CallRecord } from './ec2-bound.js';
 
@@ -140,14 +141,8 @@ export class PrivateEc2 {
     return emulatorClient(this.motoEndpoint, this.seed.region);
   }
 
-  async control(method: 'GET' | 'POST' | 'PUT', route: string, body?: unknown): Promise<unknown> {
-    const r = await fetch(`${this.endpoint}/_proxy${route}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!r.ok) throw new Error(`ec2 proxy ${method} ${route}: ${r.status} ${await r.text()}`);
-    return r.json();
+  control(method: 'GET' | 'POST' | 'PUT', route: string, body?: unknown): Promise<unknown> {
+    return proxyControlCall(`${this.endpoint}/_proxy`, method, route, body);
   }
 
   resetCalls(): Promise<unknown> {

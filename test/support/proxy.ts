@@ -1,14 +1,9 @@
 // The EC2 fault proxy's control API, for tests.
+import { proxyControlCall } from '../../dev/stack/ec2-proxy-control.js';
 import { stack } from './env.js';
 
-async function call(method: string, path: string, body?: unknown): Promise<unknown> {
-  const r = await fetch(`${stack().ec2.proxyControl}${path}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!r.ok) throw new Error(`proxy ${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+function call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown> {
+  return proxyControlCall(stack().ec2.proxyControl, method, path, body);
 }
 
 export interface ProxyCalls {
