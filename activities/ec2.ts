@@ -584,8 +584,9 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
       for (let conflicts = 0; ; conflicts++) {
         const index = freeDeviceIndex(input.deviceIndex, taken, facts.maxInterfaces);
         if (index === undefined) {
-          // The user's question is "what holds the slots": the instance's attachments, and this process's attaches.
-          const inUse = [...new Set([...(await indexesInUse(instanceId)), ...reservations.heldByOthers(instanceId, eniId)])];
+          // The user's question is "what holds the slots": the instance's attachments, this process's attaches, and
+          // the indexes this attach found taken on the way (a fresh look may not show yet an attach EC2 refused it for).
+          const inUse = [...new Set([...(await indexesInUse(instanceId)), ...reservations.heldByOthers(instanceId, eniId), ...taken])];
           throw ApplicationFailure.nonRetryable(noFreeSlotMessage(facts, inUse, input.deviceIndex), ERROR_TYPES.noFreeDeviceIndex);
         }
         reservations.reserve(instanceId, eniId, index);
