@@ -5,7 +5,7 @@ import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sd
 import { runInstances } from '../../dev/stack/seed.js';
 import { SimulatedNode } from '../../dev/stack/sim/simulated-node.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL, TAG_CLUSTER } from '../../common/names.js';
-import type { NodeENI } from '../../common/nodeeni.js';
+import type { AttachmentStatus, NodeENI } from '../../common/nodeeni.js';
 import { readNodeENI } from '../../cli/nodeeni-read.js';
 import { ControllerProcess } from './controller-process.js';
 import { NodeProcess } from './node-process.js';
@@ -128,7 +128,7 @@ export class TestCluster {
    * A NodeENI's attachments on one node as its NodeENIAttachment object says, the view the watcher decides from
    * (the NodeENI's own list is written from it at a bounded rate, so it may lag by about a second).
    */
-  async attachmentsOn(name: string, node: string): Promise<NonNullable<NonNullable<NodeENI['status']>['attachments']>> {
+  async attachmentsOn(name: string, node: string): Promise<AttachmentStatus[]> {
     return (await readNodeENI(this.k.custom, name, node)).status?.attachments ?? [];
   }
 
