@@ -198,10 +198,10 @@ describe('attachEni', () => {
     };
     // The instance's own ENIs do not show it (another account's view, a lag); the ENI's own describe does.
     ec2.handlers.DescribeNetworkInterfaces = (i) => ((i.Filters as { Name: string }[])[0]!.Name === 'attachment.instance-id' ? { NetworkInterfaces: [] } : { NetworkInterfaces: [attachedEni(false)] });
-    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).toEqual({ attachmentId: 'attach-1', deviceIndex: 1 });
+    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1, nodeName: 'node-1' })).toEqual({ attachmentId: 'attach-1', deviceIndex: 1 });
     expect(ec2.calls.filter((c) => c.name === 'DescribeNetworkInterfaces').map((c) => c.input)).toContainEqual({ Filters: [{ Name: 'network-interface-id', Values: ['eni-1'] }] });
     ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
-    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).rejects.toMatchObject({ type: 'InvalidNetworkInterface.InUse' });
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1, nodeName: 'node-1' })).rejects.toMatchObject({ type: 'InvalidNetworkInterface.InUse' });
   });
 
   it('an index someone else took: a fresh look at the instance, then the next free one', async () => {
@@ -211,7 +211,7 @@ describe('attachEni', () => {
       if ([0, 1].includes(i.DeviceIndex as number)) throw awsError('InvalidParameterValue', 400, `Instance 'i-1' already has an interface attached at device index '${String(i.DeviceIndex)}'.`);
       return { AttachmentId: `attach-new-${String(i.DeviceIndex)}` };
     };
-    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).toEqual({ attachmentId: 'attach-new-2', deviceIndex: 2 });
+    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1, nodeName: 'node-1' })).toEqual({ attachmentId: 'attach-new-2', deviceIndex: 2 });
     expect(ec2.calls.filter((c) => c.name === 'AttachNetworkInterface').map((c) => c.input.DeviceIndex)).toEqual([1, 2]);
   });
 
@@ -223,7 +223,7 @@ describe('attachEni', () => {
     };
     ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: onInstance([0]) });
     // An m5.large takes 3 network interfaces: the primary, then indexes 1 and 2.
-    const r = await Promise.allSettled(['eni-a', 'eni-b', 'eni-c'].map((eniId) => env.run(acts.attachEni, { eniId, instanceId: 'i-1', deviceIndex: 1 })));
+    const r = await Promise.allSettled(['eni-a', 'eni-b', 'eni-c'].map((eniId) => env.run(acts.attachEni, { eniId, instanceId: 'i-1', deviceIndex: 1, nodeName: 'node-1' })));
     expect(r.slice(0, 2).map((x) => (x.status === 'fulfilled' ? (x.value as { deviceIndex: number }).deviceIndex : x.reason))).toEqual([1, 2]);
     expect(r[2]).toMatchObject({
       status: 'rejected',
@@ -238,13 +238,13 @@ describe('attachEni', () => {
     ec2.handlers.AttachNetworkInterface = () => {
       throw awsError('AttachmentLimitExceeded', 400);
     };
-    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1 })).rejects.toMatchObject({ type: 'NoFreeDeviceIndex', nonRetryable: true });
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-1', deviceIndex: 1, nodeName: 'node-1' })).rejects.toMatchObject({ type: 'NoFreeDeviceIndex', nonRetryable: true });
   });
 
   it("refuses an instance without this cluster's tag, before any attach", async () => {
     const { ec2, acts, env } = setup();
     ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
-    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1 })).rejects.toMatchObject({
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1, nodeName: 'node-1' })).rejects.toMatchObject({
       type: 'InstanceNotInCluster',
       nonRetryable: true,
       message: expect.stringContaining('i-9 does not carry the tag kubernetes.io/cluster/c1=owned|shared'),
@@ -256,7 +256,7 @@ describe('attachEni', () => {
     const { ec2, acts, env } = setup();
     ec2.handlers.DescribeNetworkInterfaces = () => ({ NetworkInterfaces: [] });
     ec2.handlers.AttachNetworkInterface = () => ({ AttachmentId: 'attach-9' });
-    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1 })).rejects.toMatchObject({ type: 'InstanceNotInCluster' });
+    await expect(env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1, nodeName: 'node-1' })).rejects.toMatchObject({ type: 'InstanceNotInCluster' });
     const untagged = ec2.handlers.DescribeInstances!;
     ec2.handlers.DescribeInstances = (i) => {
       const r = untagged(i) as { Reservations: { Instances: { Tags: unknown[] }[] }[] };
@@ -264,10 +264,10 @@ describe('attachEni', () => {
       return r;
     };
     const describes = ec2.names().filter((n) => n === 'DescribeInstances').length;
-    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1 })).toEqual({ attachmentId: 'attach-9', deviceIndex: 1 });
+    expect(await env.run(acts.attachEni, { eniId: 'eni-1', instanceId: 'i-9', deviceIndex: 1, nodeName: 'node-1' })).toEqual({ attachmentId: 'attach-9', deviceIndex: 1 });
     expect(ec2.names().filter((n) => n === 'DescribeInstances').length).toBe(describes + 1);
     // Cached once it passes: the next attach reads nothing.
-    await env.run(acts.attachEni, { eniId: 'eni-2', instanceId: 'i-9', deviceIndex: 2 });
+    await env.run(acts.attachEni, { eniId: 'eni-2', instanceId: 'i-9', deviceIndex: 2, nodeName: 'node-1' });
     expect(ec2.names().filter((n) => n === 'DescribeInstances').length).toBe(describes + 1);
   });
 });

@@ -57,11 +57,8 @@ export interface NetworkRefs {
   subnetNames: string[];
   securityGroupIds: string[];
   securityGroupNames: string[];
-  /**
-   * The node's instance: names resolve in its VPC only (every account has a `default` group in each VPC). Absent in
-   * the requests of runs scheduled before it was sent; those resolve account-wide as before.
-   */
-  instanceId?: string;
+  /** The node's instance: names resolve in its VPC only (every account has a `default` group in each VPC). */
+  instanceId: string;
 }
 
 export interface ResolvedNetwork {
@@ -82,7 +79,7 @@ export interface PairEnis {
   usedDeviceIndexes: number[];
   /** How many network interfaces the instance's type takes (DescribeInstanceTypes), when known. */
   maxInterfaces?: number;
-  /** The instance type's IPv4 addresses per interface, when known (absent in answers recorded before it was sent). */
+  /** The instance type's IPv4 addresses per interface, when known. */
   addressLimit?: AddressLimit;
 }
 
@@ -575,10 +572,10 @@ export function createEc2Activities(deps: Ec2ActivityDeps) {
      * passed. No slot left: NoFreeDeviceIndex (the ENI waits for one). Idempotent: if the ENI is already attached to
      * this instance (a retry after the first attempt succeeded), returns that attachment.
      */
-    async attachEni(input: { eniId: string; instanceId: string; deviceIndex: number; nodeName?: string }): Promise<{ attachmentId: string; deviceIndex: number }> {
+    async attachEni(input: { eniId: string; instanceId: string; deviceIndex: number; nodeName: string }): Promise<{ attachmentId: string; deviceIndex: number }> {
       const { eniId, instanceId } = input;
-      // Scheduled before attaches named their node (a run in flight across the upgrade): the pass's inspectPair checked it.
-      if (input.nodeName !== undefined) await nodeCheck(input.nodeName, instanceId);
+      // The Node must still name this instance: a node replaced since the pass's inspectPair gets nothing attached.
+      await nodeCheck(input.nodeName, instanceId);
       const facts = await clusterInstance(instanceId);
       let taken = reservations.heldByOthers(instanceId, eniId);
       for (let conflicts = 0; ; conflicts++) {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, EVENT_SOURCE, NODEENI_API_VERSION, NODEENI_KIND, NODEENI_PLURAL, FIELD_MANAGER_CONTROLLER } from '../common/names.js';
+import { API_GROUP, API_VERSION, EVENT_SOURCE, NODEENI_API_VERSION, NODEENI_KIND, FIELD_MANAGER_CONTROLLER } from '../common/names.js';
 import { NODEENI_ATTACHMENT_PLURAL, attachmentObjectName, pairObjectContent, pairObjectManifest } from '../common/nodeeni-attachment.js';
 import type { AttachmentStatus } from '../common/nodeeni.js';
 
@@ -20,8 +20,8 @@ export interface KubeActivityDeps {
 export interface PairStatusInput {
   nodeENI: string;
   nodeName: string;
-  /** The NodeENI's uid (the object's owner); looked up when absent (activities scheduled by an older release). */
-  uid?: string;
+  /** The NodeENI's uid (the object's owner). */
+  uid: string;
   /** The NodeENI generation the pair works on. */
   generation?: number;
   /** The complete set of this pair's entries (nodeID = nodeName): the node's entries left out are removed. */
@@ -80,7 +80,6 @@ export function createKubeActivities(deps: KubeActivityDeps) {
   const custom = deps.kc.makeApiClient(CustomObjectsApi);
   const core = deps.kc.makeApiClient(CoreV1Api);
   const ns = deps.eventNamespace ?? 'default';
-  const ref = { group: API_GROUP, version: API_VERSION, plural: NODEENI_PLURAL };
   const attachmentRef = { group: API_GROUP, version: API_VERSION, plural: NODEENI_ATTACHMENT_PLURAL };
   /** Object name → its Ready condition as last written by this process (lastTransitionTime moves only on a flip). */
   const lastReady = new Map<string, { status: string; lastTransitionTime: string }>();
@@ -89,17 +88,6 @@ export function createKubeActivities(deps: KubeActivityDeps) {
     if (c) lastReady.set(name, { status: c.status, lastTransitionTime: c.lastTransitionTime });
     if (lastReady.size > 20000) lastReady.delete(lastReady.keys().next().value!);
   };
-
-  /** The NodeENI's uid, or undefined when it no longer exists. */
-  async function nodeENIUid(name: string): Promise<string | undefined> {
-    try {
-      const n = (await custom.getClusterCustomObject({ ...ref, name })) as { metadata?: { uid?: string } };
-      return n.metadata?.uid;
-    } catch (err) {
-      if (httpCode(err) === 404) return undefined;
-      throw err;
-    }
-  }
 
   /**
    * Writes the pair's object whole: a merge patch (it replaces the lists), or a create owned by the NodeENI when
@@ -130,12 +118,10 @@ export function createKubeActivities(deps: KubeActivityDeps) {
         throw err;
       }
     };
-    /** The create, owned by the NodeENI; 'exists' when there is one already, 'gone' when the NodeENI is. */
-    const create = async (): Promise<'created' | 'exists' | 'gone'> => {
-      const uid = input.uid ?? (await nodeENIUid(input.nodeENI));
-      if (!uid) return 'gone';
+    /** The create, owned by the NodeENI; 'exists' when there is one already. */
+    const create = async (): Promise<'created' | 'exists'> => {
       try {
-        await custom.createClusterCustomObject({ ...attachmentRef, body: pairObjectManifest(input.nodeENI, uid, input.nodeName, content), fieldManager: FIELD_MANAGER_CONTROLLER });
+        await custom.createClusterCustomObject({ ...attachmentRef, body: pairObjectManifest(input.nodeENI, input.uid, input.nodeName, content), fieldManager: FIELD_MANAGER_CONTROLLER });
         return 'created';
       } catch (err) {
         if (httpCode(err) === 409) return 'exists';
@@ -146,7 +132,6 @@ export function createKubeActivities(deps: KubeActivityDeps) {
     // new pair); otherwise (a restart, a retried attempt) the other follows.
     if (!(lastReady.has(name) && (await patch()))) {
       const created = await create();
-      if (created === 'gone') return false;
       if (created === 'exists' && !(await patch())) throw new Error(`NodeENIAttachment ${name} was deleted while it was written`);
     }
     rememberReady(name, content.status.conditions?.[0]);
@@ -189,10 +174,6 @@ export function createKubeActivities(deps: KubeActivityDeps) {
   }
 
   return {
-    /** Sets this pair's attachments (its NodeENIAttachment object); returns false when the NodeENI no longer exists. */
-    applyPairStatus,
-    /** Writes an Event on the NodeENI; the same key twice writes one Event. */
-    emitEvent,
     /**
      * One activity for what a converge pass reports: the status entries, then the Events (each keyed, so a
      * retry writes none twice). Returns false when the NodeENI no longer exists.

@@ -1,6 +1,6 @@
 import type { AttachmentStatus, NodeENI } from '../common/nodeeni.js';
 import type { NodeENIAttachment } from '../common/nodeeni-attachment.js';
-import { CONDITION_TRUNCATED, allAttachments, compatibleList, indexAttachmentObjects, isLegacyStatus, legacyToMigrate } from './attachment-view.js';
+import { CONDITION_TRUNCATED, allAttachments, compatibleList, indexAttachmentObjects } from './attachment-view.js';
 
 const e = (nodeID: string, subnetID = 's1'): AttachmentStatus => ({ nodeID, subnetID, phase: 'Ready' });
 const obj = (nodeENI: string, node: string, entries: AttachmentStatus[], ownerUid = 'uid-1'): NodeENIAttachment => ({
@@ -25,17 +25,9 @@ describe('attachment view', () => {
     expect(allAttachments(n, [obj('eni', 'n1', [e('n1', 'a'), e('n1', 'b')]), obj('eni', 'n2', [e('n2')], 'uid-old')])).toEqual([e('n1', 'a'), e('n1', 'b')]);
   });
 
-  it('a status written by the previous release is legacy: its nodes without an object are to move, and count meanwhile', () => {
-    const legacy = nodeENI({ attachments: [e('n1', 'a'), e('n1', 'b'), e('n2')] });
-    expect(isLegacyStatus(legacy)).toBe(true);
-    const have = [obj('eni', 'n2', [e('n2')])];
-    expect([...legacyToMigrate(legacy, have)]).toEqual([['n1', [e('n1', 'a'), e('n1', 'b')]]]);
-    expect(allAttachments(legacy, have)).toEqual([e('n2'), e('n1', 'a'), e('n1', 'b')]);
-    // Once the watcher of this release has written the list (the condition marks it), the list is only a copy.
-    const current = nodeENI({ conditions: [marked], attachments: [e('n1')] });
-    expect(isLegacyStatus(current)).toBe(false);
-    expect(legacyToMigrate(current, [])).toEqual(new Map());
-    expect(allAttachments(current, [])).toEqual([]);
+  it('ignores the entries a NodeENI status holds: the objects are the record', () => {
+    expect(allAttachments(nodeENI({ attachments: [e('n1', 'a'), e('n2')] }), [obj('eni', 'n2', [e('n2')])])).toEqual([e('n2')]);
+    expect(allAttachments(nodeENI({ conditions: [marked], attachments: [e('n1')] }), [])).toEqual([]);
   });
 
   it('lists up to the limit and says whether that is all', () => {

@@ -1,6 +1,5 @@
 // Pure: a NodeENI's attachments as the pairs' NodeENIAttachment objects hold them, the bounded list the NodeENI's
-// status keeps for readers written for the Go controller, and what an upgrade from a release without the objects
-// still has to move. The watcher reads every decision about the attachment objects from here.
+// status keeps for readers written for the Go controller. The watcher reads every decision about the attachment objects from here.
 import type { AttachmentStatus, Condition, NodeENI } from '../common/nodeeni.js';
 import { attachmentSelector, type NodeENIAttachment } from '../common/nodeeni-attachment.js';
 
@@ -26,37 +25,9 @@ export function ownedBy(o: NodeENIAttachment, n: NodeENI): boolean {
   return !owner || !n.metadata.uid || owner.uid === n.metadata.uid;
 }
 
-/**
- * True while the NodeENI's status.attachments was written by the pairs of a release without attachment objects:
- * the watcher of this release marks a list it wrote with the AttachmentsTruncated condition.
- */
-export function isLegacyStatus(n: NodeENI): boolean {
-  return !(n.status?.conditions ?? []).some((c) => c.type === CONDITION_TRUNCATED);
-}
-
-/** Entries of a legacy status whose node has no object yet: what an upgrade still has to move, by node. */
-export function legacyToMigrate(n: NodeENI, objects: readonly NodeENIAttachment[]): Map<string, AttachmentStatus[]> {
-  const out = new Map<string, AttachmentStatus[]>();
-  if (!isLegacyStatus(n)) return out;
-  const have = new Set(objects.filter((o) => ownedBy(o, n)).map((o) => o.spec.nodeName));
-  for (const a of n.status?.attachments ?? []) {
-    if (!a.nodeID || have.has(a.nodeID)) continue;
-    const list = out.get(a.nodeID);
-    if (list) list.push(a);
-    else out.set(a.nodeID, [a]);
-  }
-  return out;
-}
-
-/**
- * Every attachment of the NodeENI: the entries of its objects, and while it is legacy the entries of nodes that
- * have no object yet (an upgrade in progress).
- */
+/** Every attachment of the NodeENI: the entries of its objects. */
 export function allAttachments(n: NodeENI, objects: readonly NodeENIAttachment[]): AttachmentStatus[] {
-  const own = objects.filter((o) => ownedBy(o, n));
-  const out = own.flatMap((o) => o.status?.attachments ?? []);
-  for (const entries of legacyToMigrate(n, own).values()) out.push(...entries);
-  return out;
+  return objects.filter((o) => ownedBy(o, n)).flatMap((o) => o.status?.attachments ?? []);
 }
 
 /** The NodeENI as the decisions see it: status.attachments holding every attachment. */

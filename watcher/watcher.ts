@@ -35,8 +35,8 @@ import { computeStatus, invalidSpecReported, statusChanged, type WatcherStatus }
 import { EVENT_NAMESPACE, recordNodeENIEvent } from './events.js';
 import { SA_ENI_PHASE, SA_INSTANCE_ID, SA_NODEENI, SA_NODE_NAME } from '../common/search-attributes.js';
 import { ResilientInformer } from './informer.js';
-import { NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, pairObjectContent, pairObjectManifest, type NodeENIAttachment } from '../common/nodeeni-attachment.js';
-import { DEFAULT_STATUS_ATTACHMENTS_LIMIT, allAttachments, indexAttachmentObjects, legacyToMigrate, ownedBy, withAllAttachments } from './attachment-view.js';
+import { NODEENI_ATTACHMENT_KIND, NODEENI_ATTACHMENT_PLURAL, type NodeENIAttachment } from '../common/nodeeni-attachment.js';
+import { DEFAULT_STATUS_ATTACHMENTS_LIMIT, allAttachments, indexAttachmentObjects, ownedBy, withAllAttachments } from './attachment-view.js';
 import { describeChange, gatePatch, indexNodeENIs, planNode, type GateNode, type IndexedNodeENI, type NodeChange, type ReadinessGate } from './node-readiness.js';
 
 export { SA_NODEENI, SA_NODE_NAME, SA_INSTANCE_ID, SA_ENI_PHASE } from '../common/search-attributes.js';
@@ -395,8 +395,6 @@ export class NodeENIWatcher {
     const nodes = this.nodes.list();
     let waiting = false;
     this.deferMs = undefined;
-    // An upgrade from a release without attachment objects: each pair's entries move into its object first.
-    if (await this.migrateLegacyStatus(cached)) waiting = true;
 
     // The finalizer first: a NodeENI must not vanish while its pairs may still hold ENIs. Pairs start only for a
     // NodeENI that carries it: one the cache still shows but the apiserver no longer has (404) gets none.
@@ -475,38 +473,6 @@ export class NodeENIWatcher {
     if (!this.o.nodeENISelector) await this.deleteOrphanObjects(cached, known);
     this.forgetGone(nodeENIs);
     return waiting;
-  }
-
-  /**
-   * Moves a legacy status's entries (written into the NodeENI by the pairs of a release without attachment
-   * objects) into one object per node, as that pair would write it; the pair's next write takes it over. Until
-   * every node has one, the NodeENI's status is left as it is (it holds the only copy). True while any remain.
-   */
-  private async migrateLegacyStatus(nodeENIs: readonly NodeENIObject[]): Promise<boolean> {
-    const index = indexAttachmentObjects(this.attachmentObjects.list() as AttachmentObject[]);
-    const todo = nodeENIs.flatMap((n) => [...legacyToMigrate(n, index.get(n.metadata.name) ?? [])].map(([node, entries]) => ({ n, node, entries })));
-    if (!todo.length) return false;
-    const now = nowRfc3339();
-    await mapLimit(todo, PARALLEL_CALLS, async ({ n, node, entries }) => {
-      const content = pairObjectContent({ nodeENI: n.metadata.name, nodeName: node, attachments: entries, now });
-      try {
-        await this.custom.createClusterCustomObject({
-          group: API_GROUP,
-          version: API_VERSION,
-          plural: NODEENI_ATTACHMENT_PLURAL,
-          body: pairObjectManifest(n.metadata.name, n.metadata.uid ?? '', node, content),
-          fieldManager: FIELD_MANAGER_WATCHER,
-        });
-        this.log.info(`NodeENI ${n.metadata.name}: moved ${entries.length} status entr${entries.length === 1 ? 'y' : 'ies'} of node ${node} into its NodeENIAttachment`);
-      } catch (err) {
-        // 409: the pair wrote it first (the informer brings it).
-        if (httpCode(err) !== 409) {
-          this.log.warn(`moving the status of ${n.metadata.name} on ${node} into a NodeENIAttachment failed: ${msg(err)}`);
-          this.retry = true;
-        }
-      }
-    });
-    return true;
   }
 
   /**
@@ -730,8 +696,6 @@ export class NodeENIWatcher {
   private async writeStatus(n: NodeENIObject, view: NodeENIObject, desiredNodes: string[]): Promise<'unchanged' | 'written' | 'deferred' | 'failed'> {
     const name = n.metadata.name;
     const rv = n.metadata.resourceVersion ?? '';
-    // Until every legacy entry has its object, the status keeps them (migrateLegacyStatus).
-    if (legacyToMigrate(n, (this.attachmentObjects.list() as AttachmentObject[]).filter((o) => o.spec.nodeENI === name)).size > 0) return 'unchanged';
     const pendingWrite = this.lastWrite.get(name);
     // Until the informer shows our write, compare against what we wrote rather than the older cached object.
     const held = pendingWrite && pendingWrite.baseResourceVersion === rv ? { ...n.status, ...pendingWrite.status } : n.status;

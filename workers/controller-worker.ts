@@ -112,12 +112,11 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
   const ec2 = makeEc2Client({ region: o.region, endpoint: o.ec2Endpoint, budget, record: m ? (a, r) => m.ec2Calls.inc({ action: a, outcome: r }) : undefined });
   const kube = createKubeActivities({ kc: o.kc });
   const nodes = new NodeInstanceCheck(kubeProviderIdLookup(o.kc));
-  const activities = {
+  const controllerActivities = {
     ...countLeakDeletes(
       createEc2Activities({ ec2, clusterName: o.clusterName, pollMs: o.pollMs, nodeCheck: (node, instance) => nodes.check(node, instance) }),
       () => m?.leakedEnisDeleted.inc(),
     ),
-    ...kube,
     ...createFleetActivities({ client }),
   };
   const connection = await NativeConnection.connect(o.connection);
@@ -127,8 +126,7 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
       namespace: o.namespace,
       taskQueue,
       ...workflowCode(),
-      // Kubernetes activities stay registered here too: lifecycles scheduled them on this queue before they had their own.
-      activities,
+      activities: controllerActivities,
       ...(o.ec2RatePerSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: o.ec2RatePerSecond } : {}),
       maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
       // Pairs at rest are evicted past this many and replay on their next signal: memory stays bounded.
@@ -138,7 +136,7 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
       connection,
       namespace: o.namespace,
       taskQueue: kubeTaskQueue(taskQueue),
-      activities: { applyPairStatus: activities.applyPairStatus, emitEvent: activities.emitEvent, reportPair: activities.reportPair },
+      activities: kube,
       maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
     }),
   ];

@@ -9,7 +9,6 @@ import {
   continueAsNew,
   isCancellation,
   log,
-  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -34,14 +33,6 @@ import { attachedAsRequested, attachmentStatuses, configureKey, configureRequest
 class ReleaseInterrupt extends Error {}
 
 const MAX_INDEX_CONFLICTS = 8;
-/** A release arriving during a pass goes to EC2 without waiting for the pass's status write (the apiserver may be down). */
-const RELEASE_BEFORE_STATUS_PATCH = 'release-before-pass-status';
-/** spec.sourceDestCheck: written to the ENI when it differs from what EC2 reports. */
-const SOURCE_DEST_CHECK_PATCH = 'source-dest-check';
-/** spec.secondaryIPv4Count / ipv4PrefixCount / primaryIPv4Address: checked against the instance type, set, reported. */
-const ADDRESSES_PATCH = 'eni-addresses';
-/** A full instance: the ENI waits for a slot (kept, not deleted) instead of failing and being compensated. */
-const SLOT_WAIT_PATCH = 'wait-for-device-slot';
 /** Failures that mean "no slot on the instance now": capacity that frees up, not a fault. */
 const SLOT_SHORTAGE: readonly string[] = [ERROR_TYPES.noFreeDeviceIndex, ERROR_TYPES.deviceIndexConflict];
 
@@ -176,8 +167,7 @@ export class PairLifecycle {
     this.publishSearchAttributes();
     try {
       // A release waiting: its EC2 work goes first, the status follows it (finishRelease flushes after).
-      if (patched(RELEASE_BEFORE_STATUS_PATCH)) await this.report.flush(() => this.st.releaseRequested);
-      else await this.report.flush();
+      await this.report.flush(() => this.st.releaseRequested);
     } finally {
       this.converging = false;
     }
@@ -275,7 +265,7 @@ export class PairLifecycle {
     const spec = desired.spec;
     const undo = new Compensation();
     // Addresses the instance type cannot hold (or a static address outside the subnet): said up front, nothing created.
-    const addressed = wantsAddresses(spec) && patched(ADDRESSES_PATCH);
+    const addressed = wantsAddresses(spec);
     if (addressed) {
       const problem =
         addressLimitProblem(spec, addressLimit ?? {}) ??
@@ -283,7 +273,7 @@ export class PairLifecycle {
       if (problem) return this.refuse(r, 'AddressLimitExceeded', problem);
     }
     // No slot left on the instance (its type's limit, read with the pass): nothing is created until one frees.
-    if (!r.eniId && maxInterfaces !== undefined && plannedIndex >= maxInterfaces && patched(SLOT_WAIT_PATCH)) {
+    if (!r.eniId && maxInterfaces !== undefined && plannedIndex >= maxInterfaces) {
       this.waitForSlot(r, noFreeSlotMessage({ instanceId: desired.instanceId, maxInterfaces }, [...used].filter((i) => i < maxInterfaces), spec.deviceIndex + pos));
       return true;
     }
@@ -296,7 +286,7 @@ export class PairLifecycle {
       await ec2.setSecurityGroups.executeWithOptions({ ...ec2Options, summary: `set security groups of ${r.eniId}` }, [{ eniId: r.eniId, securityGroupIds }]);
       r.securityGroupIds = securityGroupIds;
     }
-    if (spec.sourceDestCheck !== undefined && r.sourceDestCheck !== spec.sourceDestCheck && patched(SOURCE_DEST_CHECK_PATCH)) {
+    if (spec.sourceDestCheck !== undefined && r.sourceDestCheck !== spec.sourceDestCheck) {
       await ec2.setSourceDestCheck.executeWithOptions({ ...ec2Options, summary: `SourceDestCheck=${spec.sourceDestCheck} on ${r.eniId}` }, [{ eniId: r.eniId!, value: spec.sourceDestCheck }]);
       r.sourceDestCheck = spec.sourceDestCheck;
     }
@@ -319,7 +309,7 @@ export class PairLifecycle {
         await this.attach(r, plannedIndex, used);
       } catch (err) {
         if (err instanceof ReleaseInterrupt) throw err;
-        if (SLOT_SHORTAGE.includes(failureType(err) ?? '') && patched(SLOT_WAIT_PATCH)) {
+        if (SLOT_SHORTAGE.includes(failureType(err) ?? '')) {
           // The ENI stays (tagged as the pair's): a later pass attaches it when a slot frees. No create/delete churn.
           undo.clear();
           this.waitForSlot(r, `${r.eniId} is created and waits: ${describeFailure(err)}`);
