@@ -3,7 +3,7 @@
 // settings are read from `helm template` of the checkout's chart, not restated: each container's args, env,
 // security context (user, read-only root, capabilities, no privilege escalation) and volumes become podman flags.
 //
-// What stands in for the cluster (there is no kubelet here; issue 17 item 3 brings one):
+// What stands in for the cluster:
 //   - the controller Deployment's pod: `--network host` (the stack is on loopback), the stack's kubeconfig for the
 //     service account's token, AWS keys for the emulator for its IAM role, the downward API's fields by hand;
 //   - the node agent DaemonSet's pod on a simulated node: hostNetwork is the node's network namespace

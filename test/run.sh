@@ -12,7 +12,7 @@ npm run --silent lint
 echo "== tests"
 export NODE_OPTIONS=--experimental-vm-modules
 if [ $# -gt 0 ]; then exec npx jest --runInBand "$@"; fi
-# The workflow tests first, in a process of their own (see jest.config.mjs), then everything else; both always run.
+# The workflow tests first, in a process of their own (see jest.config.js), then everything else; both always run.
 rc=0
 npx jest --runInBand --selectProjects workflow || rc=$?
 npx jest --runInBand --selectProjects unit integration || rc=$?

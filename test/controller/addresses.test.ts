@@ -1,4 +1,4 @@
-// Addresses on the ENI for Multus pods (issue 16 items 3, 5, 6), on the local stack with the strict EC2 emulator:
+// Addresses on the ENI for Multus pods, on the local stack with the strict EC2 emulator:
 // secondary addresses and /28 prefixes asked for in the spec are on each ENI in EC2 and listed in the status, a spec
 // change grows or shrinks them on the same ENIs, a count the instance type cannot hold is refused up front (Failed,
 // Degraded, a Warning naming the limit, nothing created) and converges once it fits, a static primary address is the

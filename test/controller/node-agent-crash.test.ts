@@ -1,4 +1,4 @@
-// Crash safety of the node agent, end to end (issue 14): the agent runs as a process of its own on a simulated
+// Crash safety of the node agent, end to end: the agent runs as a process of its own on a simulated
 // node (dev/stack/sim/node-process.ts) and is killed with SIGKILL in the middle of its work, held there by a test
 // hook (an `ip` command or a sysfs write that never returns), then started again over the same node (its sysfs
 // tree, links, state dir and device plugin config outlive the agent, as on a real node). Afterwards: exactly one
