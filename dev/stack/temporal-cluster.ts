@@ -255,9 +255,26 @@ export function clusterLaunch(name: ClusterComponent, l: ClusterLayout): Cluster
 }
 
 export function startClusterComponent(name: ClusterComponent, l: ClusterLayout): { p: Started; wait: () => Promise<void> } {
+  if (name === 'postgres') removeStaleLock(paths(l.dir).pgData);
   const c = clusterLaunch(name, l);
   const p = startDetached(name, c.cmd, c.args, paths(l.dir).log(name), c.env ?? process.env);
   return { p, wait: () => waitReady(p, c.ready, c.timeoutMs) };
+}
+
+/**
+ * After a kill -9 PostgreSQL's postmaster.pid stays behind; PostgreSQL removes it itself unless its PID still exists,
+ * which a zombie's does (a parent that never reaps, e.g. an init that does not): a lock whose PID is not alive
+ * (isAlive: gone or a zombie) is stale and removed. A live postmaster's lock is left, and the start fails as it should.
+ */
+function removeStaleLock(pgData: string): void {
+  const lock = path.join(pgData, 'postmaster.pid');
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(lock, 'utf8').split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) fs.rmSync(lock, { force: true });
 }
 
 /** Stops one cluster process by PID: PostgreSQL with SIGINT (its "fast" shutdown: SIGTERM waits for every client to leave). */
