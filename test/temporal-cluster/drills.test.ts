@@ -4,7 +4,8 @@
 // node agents against it; the shared stack gives the kube-apiserver and EC2 (moto behind the strict proxy). Search
 // attributes are registered by the controller itself (no pre-registration), as on a user's cluster.
 //   (a) kill -9 of the history service mid-converge, then started again on the same config and ports;
-//   (b) PostgreSQL stopped for 30 s mid-converge (the issue's figure: the wait is the drill), then started again.
+//   (b) PostgreSQL stopped for 30 s mid-converge (the issue's figure: the wait is the drill), then started again;
+//   (d) bad configuration: /readyz names a namespace that does not exist, and a frontend that is not reachable.
 // Each ends as a user checks: one ENI per (NodeENI, node, subnet), attached once, the NodeENI Ready; after the
 // NodeENI is deleted no ENI is left and no workflow of it is running.
 import fs from 'node:fs';
@@ -24,7 +25,7 @@ import {
 import { stackPorts } from '../../dev/stack/paths.js';
 import { TestCluster } from '../support/cluster.js';
 import { eniById, enisOf, expectOneEniPerSubnet, nodeENI, secondaryEnis, tagsOf, waitHeld } from '../support/crash.js';
-import { eventually, stack, uniq } from '../support/env.js';
+import { eventually, freePortPair, stack, uniq } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
 
 // An activity whose completion was lost with a service is retried after its timeout (heartbeat 1 min, EC2 calls 30 s).
@@ -124,6 +125,7 @@ afterEach(async () => {
   await hold.release();
   await ensureRunning('postgres');
   await ensureRunning('temporal-history');
+  await ensureRunning('temporal-frontend');
   if (current && c) {
     await c.delete(current).catch(() => undefined);
     await c.waitGone(current, AFTER_DRILL_MS).catch(() => undefined);
@@ -142,10 +144,13 @@ afterAll(async () => {
 describe('Temporal as a cluster (PostgreSQL, four services): failure drills', () => {
   it('the controller registered its own search attributes on SQL visibility', async () => {
     // Its /readyz gate passes only once the attributes are there; the list query of a NodeENI attribute must work.
-    await eventually('the controller registered NodeENI', async () => {
+    const want = ['NodeENI', 'NodeName', 'InstanceId', 'EniIds', 'EniPhase'];
+    const seen = await eventually('the controller registered its search attributes', async () => {
       const r = await connection!.operatorService.listSearchAttributes({ namespace: 'default' });
-      return Object.keys(r.customAttributes ?? {}).includes('NodeENI') || JSON.stringify(Object.keys(r.customAttributes ?? {}));
-    }).then((v) => expect(v).toBe(true));
+      const have = Object.keys(r.customAttributes ?? {});
+      return want.every((k) => have.includes(k)) && have;
+    }, 60000);
+    expect(seen).toEqual(expect.arrayContaining(want));
     expect(await runningWorkflows(uniq('none'))).toEqual([]);
   }, 120000);
 
@@ -174,4 +179,44 @@ describe('Temporal as a cluster (PostgreSQL, four services): failure drills', ()
     // The services rode it out: none exited while their database was away.
     for (const s of ['temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker'] as const) expect(isAlive(pids[s]!)).toBe(true);
   }, 600000);
+
+  it('(d) bad configuration: /readyz names a namespace that does not exist, and an unreachable frontend, until it is back', async () => {
+    const l = layout();
+    const readyz = async (port: number) => {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+      return { status: r.status, body: await r.text() };
+    };
+    // A namespace nobody made: alive, not ready, and the answer says which namespace.
+    const missing = uniq('no-such-namespace');
+    const portA = await freePortPair();
+    const a = new TestCluster({ METRICS_PORT: String(portA) }, { address: `127.0.0.1:${l.ports.frontend.grpc}`, namespace: missing });
+    // An unreachable frontend: it is down when this controller starts; ready once it is back.
+    const portB = await freePortPair();
+    const b = new TestCluster({ METRICS_PORT: String(portB) }, { address: `127.0.0.1:${l.ports.frontend.grpc}`, namespace: 'default' });
+    try {
+      a.controller.start();
+      const r = await eventually('/readyz 503 naming the missing namespace', async () => {
+        const x = await readyz(portA).catch(() => undefined);
+        return x?.status === 503 && x.body.includes(`namespace ${missing}`) ? x : false;
+      }, 60000);
+      expect(r.body).toMatch(/^not ready: /);
+      expect(r.body).toContain(`127.0.0.1:${l.ports.frontend.grpc}`);
+
+      await kill9('temporal-frontend');
+      b.controller.start();
+      const down = await eventually('/readyz 503 naming the unreachable frontend', async () => {
+        const x = await readyz(portB).catch(() => undefined);
+        return x?.status === 503 && x.body.includes(`Temporal at 127.0.0.1:${l.ports.frontend.grpc} not usable yet`) ? x : false;
+      }, 60000);
+      expect(down.body).toMatch(/^not ready: /);
+      await restart('temporal-frontend');
+      await eventually('/readyz 200 once the frontend is back', async () => (await readyz(portB).catch(() => undefined))?.status === 200, 120000, 500);
+      // The namespace is still missing for the first: still not ready, for the same reason.
+      expect((await readyz(portA)).status).toBe(503);
+    } finally {
+      await ensureRunning('temporal-frontend');
+      await a.teardown();
+      await b.teardown();
+    }
+  }, 300000);
 });
