@@ -5,6 +5,7 @@
 // attributes are registered by the controller itself (no pre-registration), as on a user's cluster.
 //   (a) kill -9 of the history service mid-converge, then started again on the same config and ports;
 //   (b) PostgreSQL stopped for 30 s mid-converge (the issue's figure: the wait is the drill), then started again;
+//   (c) kill -9 of matching mid-converge while the node agents poll their task queues, then started again;
 //   (d) bad configuration: /readyz names a namespace that does not exist, and a frontend that is not reachable.
 // Each ends as a user checks: one ENI per (NodeENI, node, subnet), attached once, the NodeENI Ready; after the
 // NodeENI is deleted no ENI is left and no workflow of it is running.
@@ -126,6 +127,7 @@ afterEach(async () => {
   await ensureRunning('postgres');
   await ensureRunning('temporal-history');
   await ensureRunning('temporal-frontend');
+  await ensureRunning('temporal-matching');
   if (current && c) {
     await c.delete(current).catch(() => undefined);
     await c.waitGone(current, AFTER_DRILL_MS).catch(() => undefined);
@@ -163,6 +165,17 @@ describe('Temporal as a cluster (PostgreSQL, four services): failure drills', ()
     await hold.release(); // the create's answer reaches a worker whose history service is gone
     await restart('temporal-history');
     process.stderr.write(`[drill a] history back in ${((Date.now() - t) / 1000).toFixed(1)}s\n`);
+    await expectConvergedThenReleased(cl, name, heldEniId);
+  }, 600000);
+
+  it('(c) kill -9 of matching mid-converge while the node agents poll, started again: converges, Ready; nothing leaks', async () => {
+    const cl = c!;
+    const name = (current = uniq('cluster-matching'));
+    const heldEniId = await applyAndHoldACreate(cl, name);
+    await kill9('temporal-matching');
+    await hold.release(); // the next tasks (the attach, the node agents' link configuration) need matching
+    await restart('temporal-matching');
+    // Ready means each node's agent reported its link configured: its poll came back after the restart.
     await expectConvergedThenReleased(cl, name, heldEniId);
   }, 600000);
 
