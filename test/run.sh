@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/scripts/prepare.sh
 echo "== tools (cached by version in ${MULTI_ENI_CACHE:-$HOME/.cache/multi-eni})"
-bash dev/stack/install.sh >/dev/null
+bash dev/stack/install.sh --temporal-cluster >/dev/null  # with the cluster tools: test/temporal-cluster runs its own
 bash dev/kubelet/install.sh >/dev/null
 echo "== lint"
 npm run --silent lint

@@ -1,8 +1,15 @@
 // `npm run stack:up | stack:down | stack:status`: the local stack as one command each. `kill <component>` (SIGKILL)
 // and `restart <component>` (same command line, same data) take one component down and up again.
 import { killComponent, readState, restartComponent, stackHealthy, startStack, stopStack, type Component } from './stack.js';
+import { CLUSTER_COMPONENTS, temporalMode, type TemporalMode } from './temporal-cluster.js';
 
-const COMPONENTS: readonly Component[] = ['etcd', 'temporal', 'moto', 'ec2-proxy', 'kube-apiserver'];
+const COMPONENTS: readonly Component[] = ['etcd', 'temporal', 'moto', 'ec2-proxy', 'kube-apiserver', ...CLUSTER_COMPONENTS];
+
+/** `up --temporal dev|cluster` (default MULTI_ENI_TEMPORAL, else dev). */
+function temporalFlag(argv: string[]): TemporalMode {
+  const i = argv.indexOf('--temporal');
+  return i >= 0 ? temporalMode({ MULTI_ENI_TEMPORAL: argv[i + 1] }) : temporalMode();
+}
 function component(name: string | undefined): Component {
   const c = COMPONENTS.find((x) => x === name);
   if (!c) throw new Error(`name a component: ${COMPONENTS.join(', ')}`);
@@ -15,10 +22,10 @@ const say = (l: string) => console.log(`[${stamp()}] ${l}`);
 async function main(cmd: string | undefined, arg: string | undefined): Promise<void> {
   switch (cmd) {
     case 'up': {
-      const s = await startStack({ progress: say, instances: Number(process.env.MULTI_ENI_INSTANCES ?? 4) });
+      const s = await startStack({ progress: say, instances: Number(process.env.MULTI_ENI_INSTANCES ?? 4), temporal: temporalFlag(process.argv.slice(3)) });
       console.log(`
-Temporal      ${s.temporal.address} (namespace ${s.temporal.namespace})
-Temporal UI   ${s.temporal.uiUrl}
+Temporal      ${s.temporal.address} (namespace ${s.temporal.namespace}, ${s.temporal.mode === 'cluster' ? 'cluster: postgres + frontend, history, matching, worker' : 'dev server'})
+Temporal UI   ${s.temporal.uiUrl || '(none in cluster mode)'}
 kube-apiserver ${s.kube.server}   export KUBECONFIG=${s.kube.kubeconfig}
 EC2 (proxy)   ${s.ec2.endpoint}   moto ${s.ec2.motoEndpoint}   faults ${s.ec2.proxyControl}
 logs          ${s.dir}/logs
@@ -51,7 +58,7 @@ tools         export PATH=${s.bin}:$PATH`);
       return;
     }
     default:
-      console.error('usage: cli.js up|down|status|kill <component>|restart <component>');
+      console.error('usage: cli.js up [--temporal dev|cluster]|down|status|kill <component>|restart <component>');
       process.exitCode = 2;
   }
 }

@@ -110,5 +110,51 @@ else
   say "chromium: installed"
 fi
 
+# --- Temporal as a cluster (opt-in: MULTI_ENI_TEMPORAL=cluster, or `install.sh --temporal-cluster`) ---
+# temporal-server (the four services) and temporal-sql-tool built from Go modules, plus the PostgreSQL schemas
+# copied from the module cache; PostgreSQL itself is Debian's (binaries only, its system service is never started).
+# Measured cold on this 2-core machine (empty Go build cache, sharing the CPU with a kube-apiserver build): see
+# README "Temporal as a cluster". Warm: nothing is built.
+TEMPORAL_SERVER_VERSION="1.31.2"
+want_cluster=""
+for a in "$@"; do [ "$a" = "--temporal-cluster" ] && want_cluster=1; done
+[ "${MULTI_ENI_TEMPORAL:-}" = "cluster" ] && want_cluster=1
+if [ -n "$want_cluster" ]; then
+  TS_DIR="$CACHE/temporal-server-$TEMPORAL_SERVER_VERSION"
+  if [ ! -x "$TS_DIR/temporal-server" ] || [ ! -x "$TS_DIR/temporal-sql-tool" ] || [ ! -d "$TS_DIR/schema/postgresql/v12/visibility" ]; then
+    say "temporal-server $TEMPORAL_SERVER_VERSION + temporal-sql-tool (go install, several minutes cold on 2 cores)"
+    rm -rf "$TS_DIR.tmp"; mkdir -p "$TS_DIR.tmp/gobin"
+    GOBIN="$TS_DIR.tmp/gobin" go install "go.temporal.io/server/cmd/server@v$TEMPORAL_SERVER_VERSION" \
+      "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION" >&2
+    mv "$TS_DIR.tmp/gobin/server" "$TS_DIR.tmp/temporal-server"
+    mv "$TS_DIR.tmp/gobin/sql" "$TS_DIR.tmp/temporal-sql-tool"
+    rmdir "$TS_DIR.tmp/gobin"
+    moddir=$(go mod download -json "go.temporal.io/server@v$TEMPORAL_SERVER_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+    mkdir -p "$TS_DIR.tmp/schema/postgresql/v12"
+    cp -r "$moddir/schema/postgresql/v12/temporal" "$moddir/schema/postgresql/v12/visibility" "$TS_DIR.tmp/schema/postgresql/v12/"
+    chmod -R u+w "$TS_DIR.tmp/schema"
+    rm -rf "$TS_DIR"; mv "$TS_DIR.tmp" "$TS_DIR"
+  else
+    say "temporal-server $TEMPORAL_SERVER_VERSION: cached"
+  fi
+  ln -sf "$TS_DIR/temporal-server" "$BIN/temporal-server"
+  ln -sf "$TS_DIR/temporal-sql-tool" "$BIN/temporal-sql-tool"
+  # PostgreSQL: Debian's binaries (initdb, postgres, pg_ctl); installing the package never starts a server of ours.
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/postgres" ]; then
+    say "postgresql (Debian package, apt-get; its system service is left stopped)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    # policy-rc.d 101: the package's scripts may not start the system service.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends postgresql >&2 || { rm -f /usr/sbin/policy-rc.d; exit 1; }
+    rm -f /usr/sbin/policy-rc.d
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  else
+    say "postgresql: $PG_BIN"
+  fi
+  for b in initdb postgres pg_ctl pg_isready; do ln -sf "$PG_BIN/$b" "$BIN/pg-$b"; done
+fi
+
 say "all tools in $BIN"
 echo "$BIN"

@@ -8,6 +8,7 @@ import { execFileP, httpOk, httpsOk, isAlive, portFree, sleep, startDetached, st
 import { REPO_ROOT, STACK_DIR, STATE_FILE, TOOLS_BIN, motoServerCommand, stackPorts, type StackPorts } from './paths.js';
 import { seedEc2, type Seed } from './seed.js';
 import { SEARCH_ATTRIBUTES } from '../../common/names.js';
+import { CLUSTER_COMPONENTS, clusterPortList, clusterPorts, startClusterComponent, startTemporalCluster, stopClusterComponent, temporalMode, type ClusterComponent, type TemporalMode } from './temporal-cluster.js';
 
 export interface StackState {
   dir: string;
@@ -15,7 +16,8 @@ export interface StackState {
   ports: StackPorts;
   pids: Record<string, number>;
   logs: Record<string, string>;
-  temporal: { address: string; namespace: string; uiUrl: string };
+  /** mode: the dev server (SQLite, Web UI) or the cluster (PostgreSQL + four services, no Web UI: uiUrl is empty). */
+  temporal: { address: string; namespace: string; uiUrl: string; mode: TemporalMode };
   kube: { server: string; kubeconfig: string; pki: Pki };
   ec2: { region: string; motoEndpoint: string; endpoint: string; proxyControl: string };
   seed: Seed;
@@ -57,7 +59,11 @@ async function apiserverReady(server: string, pki: Pki): Promise<boolean> {
 }
 
 /** The stack's processes, by the names state.json records them under. */
-export type Component = 'etcd' | 'temporal' | 'moto' | 'ec2-proxy' | 'kube-apiserver';
+export type Component = 'etcd' | 'temporal' | 'moto' | 'ec2-proxy' | 'kube-apiserver' | ClusterComponent;
+
+const isClusterComponent = (n: string): n is ClusterComponent => (CLUSTER_COMPONENTS as readonly string[]).includes(n);
+/** The cluster's port base, from the stack's (stackPorts puts the dev server's gRPC port at base + 33). */
+const clusterLayout = (dir: string, ports: StackPorts) => ({ dir, ports: clusterPorts(ports.temporal - 33) });
 
 interface Launch {
   cmd: string;
@@ -72,7 +78,7 @@ interface Launch {
  * How a component is started and how its readiness is told: the one place for its command line, shared by
  * startStack and restartComponent (a restart runs on the same data dirs, ports and certificates).
  */
-function launchOf(name: Component, dir: string, ports: StackPorts): Launch {
+function launchOf(name: Exclude<Component, ClusterComponent>, dir: string, ports: StackPorts): Launch {
   switch (name) {
     case 'etcd':
       return {
@@ -189,6 +195,13 @@ export async function restartComponent(name: Component): Promise<number> {
   const s = runningState();
   const old = s.pids[name];
   if (old !== undefined && isAlive(old)) throw new Error(`${name} (pid ${old}) is still running`);
+  if (isClusterComponent(name)) {
+    // Same config file, ports and PostgreSQL data dir as the first start.
+    const c = startClusterComponent(name, clusterLayout(s.dir, s.ports));
+    writeState({ ...s, pids: { ...s.pids, [name]: c.p.pid } });
+    await c.wait();
+    return c.p.pid;
+  }
   const l = launchOf(name, s.dir, s.ports);
   const p = startDetached(name, l.cmd, l.args, s.logs[name] ?? path.join(s.dir, 'logs', `${name}.log`));
   // Recorded before the wait: a start that fails leaves a PID that stopStack can still end.
@@ -200,6 +213,8 @@ export async function restartComponent(name: Component): Promise<number> {
 export interface StartOptions {
   instances?: number;
   progress?: Progress;
+  /** The Temporal engine; default MULTI_ENI_TEMPORAL (see temporal-cluster.ts), else the dev server. */
+  temporal?: TemporalMode;
 }
 
 /** Starts every component, waits for each to be ready, seeds EC2, applies the CRD. */
@@ -210,14 +225,21 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
   if (existing && Object.values(existing.pids).some(isAlive)) {
     throw new Error(`a stack is already running (state ${STATE_FILE}); run \`npm run stack:down\` first`);
   }
+  const mode = opts.temporal ?? temporalMode();
   for (const [name, port] of Object.entries(ports)) {
     if (!(await portFree(port))) throw new Error(`port ${port} (${name}) is in use on 127.0.0.1; set MULTI_ENI_PORT_BASE to move the stack`);
+  }
+  if (mode === 'cluster') {
+    for (const port of clusterPortList(clusterPorts(ports.temporal - 33))) {
+      if (!(await portFree(port))) throw new Error(`port ${port} (temporal cluster) is in use on 127.0.0.1; set MULTI_ENI_PORT_BASE to move the stack`);
+    }
   }
   const dir = STACK_DIR;
   fs.rmSync(dir, { recursive: true, force: true });
   for (const d of ['logs', 'etcd', 'temporal', 'pki']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   const log = (n: string) => path.join(dir, 'logs', `${n}.log`);
   const started: Started[] = [];
+  let clusterRun: Promise<void> | undefined;
   const t0 = Date.now();
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -229,14 +251,27 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
 
   try {
     // Independent processes start together; their readiness is awaited below.
-    const launch = (name: Component) => {
+    const launch = (name: Exclude<Component, ClusterComponent>) => {
       const l = launchOf(name, dir, ports);
       const p = startDetached(name, l.cmd, l.args, log(name));
       started.push(p);
       return { p, wait: () => timed(l.label, () => waitReady(p, l.ready, l.timeoutMs)) };
     };
     const etcd = launch('etcd');
-    const temporal = launch('temporal');
+    const temporal =
+      mode === 'dev'
+        ? launch('temporal')
+        : (() => {
+            // Started now, awaited with the rest below; its processes are recorded as they start.
+            const run = timed('temporal cluster (postgres, schema, frontend, history, matching, worker)', () =>
+              startTemporalCluster(clusterLayout(dir, ports), { progress: (l) => say(`  ${l}`) }),
+            ).then((ps) => {
+              started.push(...ps);
+            });
+            run.catch(() => undefined);
+            clusterRun = run;
+            return { wait: () => run };
+          })();
     const moto = launch('moto');
     const proxy = launch('ec2-proxy');
     const pki = await ensurePki(path.join(dir, 'pki'));
@@ -265,7 +300,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
       ports,
       pids: Object.fromEntries(started.map((s) => [s.name, s.pid])),
       logs: Object.fromEntries(started.map((s) => [s.name, s.log])),
-      temporal: { address: `127.0.0.1:${ports.temporal}`, namespace: 'default', uiUrl: `http://127.0.0.1:${ports.temporalUi}` },
+      temporal: { address: `127.0.0.1:${ports.temporal}`, namespace: 'default', uiUrl: mode === 'dev' ? `http://127.0.0.1:${ports.temporalUi}` : '', mode },
       kube: { server, kubeconfig, pki },
       ec2: {
         region: seed.region,
@@ -280,7 +315,8 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
     say(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     return state;
   } catch (err) {
-    await Promise.all(started.map((s) => stopPid(s.pid)));
+    await clusterRun?.catch(() => undefined); // a cluster start that fails stops its own processes
+    await Promise.all(started.map((s) => (isClusterComponent(s.name) ? stopClusterComponent(s.name, s.pid) : stopPid(s.pid))));
     throw err;
   }
 }
@@ -293,11 +329,11 @@ export async function stopStack(progress: Progress = () => undefined): Promise<v
     return;
   }
   // Dependents first: the apiserver before etcd.
-  const order = ['ec2-proxy', 'kube-apiserver', 'temporal', 'moto', 'etcd'];
+  const order = ['ec2-proxy', 'kube-apiserver', 'temporal', 'temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker', 'postgres', 'moto', 'etcd'];
   for (const name of order) {
     const pid = s.pids[name];
     if (pid !== undefined) {
-      await stopPid(pid, 10000);
+      await (isClusterComponent(name) ? stopClusterComponent(name, pid) : stopPid(pid, 10000));
       progress(`${name} (pid ${pid}) stopped`);
     }
   }

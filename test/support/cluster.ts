@@ -32,9 +32,18 @@ export class TestCluster {
   readonly ec2 = motoEc2();
   private readonly nodeENIs = new Set<string>();
 
-  constructor(controllerEnv: Record<string, string> = {}) {
+  /**
+   * `temporal`: a Temporal other than the stack's (e.g. test/temporal-cluster's own cluster) for the controller, the
+   * node agents and teardown; the stack's kube-apiserver and EC2 are used either way.
+   */
+  constructor(
+    controllerEnv: Record<string, string> = {},
+    readonly temporal: { address: string; namespace: string } = stack().temporal,
+  ) {
     // Own task queue and sweep schedule: test runs sharing the stack never take each other's work.
     this.controller = new ControllerProcess(this.runId, {
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
       CLUSTER_NAME: this.runId,
       NODEENI_SELECTOR: `test-run=${this.runId}`,
       TASK_QUEUE: this.taskQueue,
@@ -81,7 +90,7 @@ export class TestCluster {
         this.nodes.push(node); // torn down with the cluster even if the start fails
         await proc.start();
       } else {
-        node = { name, instanceId: inst.id, sim: await SimulatedNode.start({ name, instanceId: inst.id, ec2: this.ec2, temporal: s.temporal, agent: opts.agent ?? true }) };
+        node = { name, instanceId: inst.id, sim: await SimulatedNode.start({ name, instanceId: inst.id, ec2: this.ec2, temporal: this.temporal, agent: opts.agent ?? true }) };
         this.nodes.push(node);
       }
       await this.k.core.createNode({
@@ -177,7 +186,7 @@ export class TestCluster {
     for (const name of this.nodeENIs) await this.delete(name);
     for (const name of this.nodeENIs) await this.waitGone(name, 60000).catch(() => undefined);
     await this.controller.stop();
-    const { client, connection } = await temporalClient();
+    const { client, connection } = await temporalClient({ ...stack(), temporal: { ...stack().temporal, ...this.temporal } });
     await client.schedule.getHandle(`fleet-${this.runId}`).delete().catch(() => undefined);
     await connection.close();
     for (const n of this.nodes) {
