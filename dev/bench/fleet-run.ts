@@ -18,6 +18,7 @@ import { REPO_ROOT } from '../stack/paths.js';
 import { sleep } from '../stack/processes.js';
 import { readState, stackEnv, type StackState } from '../stack/stack.js';
 import { SimulatedNode } from '../stack/sim/simulated-node.js';
+import { CLUSTER_COMPONENTS, clusterPorts, pgWrites, type PgWrites, type TemporalMode } from '../stack/temporal-cluster.js';
 import { countActions, phaseTally, type Tally, type Window } from './actions.js';
 import { BENCH_AZ, BENCH_INSTANCE_TYPE, BENCH_MAX_ENIS, freePorts, startChild, stopChild, type Child, type PrivateEc2, type ProxyCalls } from './ec2-env.js';
 import { ec2BucketBound, joinFloor, type Ec2Bound, type EniSteps } from './ec2-bound.js';
@@ -128,6 +129,8 @@ export interface RunResult {
   windows: Window[];
   /** The apiserver's NodeENI request counters over the apply and teardown phases (whole apiserver). */
   kube: Record<string, NodeENIRequests>;
+  /** The Temporal engine the run used; absent in older results (the dev server). */
+  temporal?: { mode: TemporalMode; pg?: { apply: PgWrites; teardown: PgWrites } };
   executions: number;
   continuedAsNew: number;
   errors: string[];
@@ -154,6 +157,10 @@ async function pause(ms: number): Promise<void> {
     checkInterrupt();
     await sleep(Math.min(500, end - Date.now()));
   }
+}
+
+function pgDiff(after: PgWrites | undefined, before: PgWrites | undefined): PgWrites | undefined {
+  return after && before && { rows: after.rows - before.rows, walBytes: after.walBytes - before.walBytes };
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
@@ -267,6 +274,10 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     say(`setup ${((Date.now() - t0) / 1000).toFixed(0)}s (${o.agent === 'real' ? 'SimulatedNode + real node agent' : 'fleet agent stand-in'})`);
 
     // ---- apply
+    const cluster = o.stack.temporal.mode === 'cluster';
+    const temporalProcs: [string, number][] = cluster
+      ? CLUSTER_COMPONENTS.map((c) => [c, o.stack.pids[c] ?? 0])
+      : [['temporal', o.stack.pids.temporal ?? 0]];
     const procs = new ProcWatch(
       new Map([
         ['controller', worker.pid],
@@ -274,14 +285,19 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
         ['bench (node side)', process.pid],
         ['moto (private)', o.ec2.moto.pid],
         ['ec2-proxy (private)', o.ec2.proxy.pid],
-        ['temporal', o.stack.pids.temporal ?? 0],
+        ...temporalProcs,
         ['kube-apiserver', o.stack.pids['kube-apiserver'] ?? 0],
         ['etcd', o.stack.pids.etcd ?? 0],
       ]),
+      ['postgres'],
     );
+    const pgPort = cluster ? clusterPorts(o.stack.ports.temporal - 33).postgres : undefined;
+    const pgNow = async (): Promise<PgWrites | undefined> => (pgPort === undefined ? undefined : pgWrites(pgPort));
+    const pg: { apply?: PgWrites; teardown?: PgWrites } = {};
     const cpu: Record<string, PhaseCpu> = {};
     const kube: Record<string, NodeENIRequests> = {};
     let kubeBefore = await nodeENIRequests(o.stack);
+    let pgBefore = await pgNow();
     if (o.latencyMs) await o.ec2.faults({ latencyMs: o.latencyMs });
     const bucketsCfg = await o.ec2.buckets();
     const waitedS = await o.ec2.waitBucketsFull();
@@ -304,6 +320,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     say(`converged: ${poll.complete} in ${convergeS.toFixed(1)}s`);
     // Let the last status writes, events and the watcher's conditions land before the next phase.
     await sleep(5000);
+    pg.apply = pgDiff(await pgNow(), pgBefore);
     const windows: Window[] = [];
     let restMeasured: { windowS: number; relistSeconds: number; relists: number; restCalls: ProxyCalls; restartSignals: number; sweepS?: number; sweepCalls: ProxyCalls } | undefined;
 
@@ -402,6 +419,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     await o.ec2.resetCalls();
     procs.phase();
     kubeBefore = await nodeENIRequests(o.stack);
+    pgBefore = await pgNow();
     const enisReleased = (await clusterEnis(moto, id)).length;
     const tDelete = Date.now();
     if (!windows.some((x) => x.name === 'apply')) windows.push({ name: 'apply', fromMs: tApply, toMs: tDelete });
@@ -428,6 +446,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     const ec2Teardown = await o.ec2.calls();
     cpu.teardown = procs.phase();
     kube.teardown = diff(await nodeENIRequests(o.stack), kubeBefore);
+    pg.teardown = pgDiff(await pgNow(), pgBefore);
     if (o.latencyMs) await o.ec2.faults({ latencyMs: 0 });
     say(`torn down in ${((tGone - tDelete) / 1000).toFixed(1)}s, ${enisLeft} ENIs left`);
 
@@ -478,6 +497,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       cpu,
       windows,
       kube,
+      temporal: { mode: o.stack.temporal.mode, ...(pg.apply && pg.teardown ? { pg: { apply: pg.apply, teardown: pg.teardown } } : {}) },
       executions: counted.executions,
       continuedAsNew: counted.continuedAsNew,
       errors,

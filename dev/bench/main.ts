@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { readState, stackHealthy, startStack, stopStack, type StackState } from '../stack/stack.js';
 import { REPO_ROOT } from '../stack/paths.js';
+import { temporalMode } from '../stack/temporal-cluster.js';
 import { PrivateEc2 } from './ec2-env.js';
 import { interrupt, runFleet, type AgentKind, type RunOptions, type RunResult } from './fleet-run.js';
 import { describeEc2 } from './ec2-bound.js';
@@ -18,6 +19,7 @@ import { renderMarkdown, renderText, type BenchReport } from './report.js';
 const { values: a } = parseArgs({
   options: {
     fleets: { type: 'string', default: '10' },
+    temporal: { type: 'string' },
     scenarios: { type: 'string', default: '' },
     'scenario-nodes': { type: 'string', default: '10' },
     'latency-ms': { type: 'string', default: '100' },
@@ -37,7 +39,7 @@ const { values: a } = parseArgs({
 });
 
 if (a.help) {
-  console.log(`usage: npm run bench -- [--fleets 10,100,500] [--scenarios latency,ratelimit,join] [--scenario-nodes 10]
+  console.log(`usage: npm run bench -- [--fleets 10,100,500] [--temporal dev|cluster] [--scenarios latency,ratelimit,join] [--scenario-nodes 10]
   [--latency-ms 100] [--rate 5] [--agent auto|real|fleet] [--rest-relists 12] [--relist-seconds 5] [--no-rest] [--no-join]
   [--env KEY=VALUE ...] (controller environment, e.g. EC2_RATE_LIMIT=20, POLL_MS=1000) [--timeout S] [--readme]
   npm run bench -- --render dev/bench/results/A.json,dev/bench/results/B.json [--exclude RUN_ID,...] [--readme]   (earlier runs' tables, merged)
@@ -47,7 +49,9 @@ reports them at start. Each fleet prints its bucket bound (the least time EC2's 
 converge ÷ bound. The single-node join (one node joining a converged cluster at rest, against the floor of its EC2
 steps) runs by default inside the first fleet of --fleets, after its at-rest phase (--no-join skips it);
 --scenarios join adds a run of --scenario-nodes nodes that converges, skips the at-rest phase and measures the join.
---fleets '' runs the scenarios only.`);
+--fleets '' runs the scenarios only. --temporal (default MULTI_ENI_TEMPORAL, else dev): the engine of the stack the
+bench starts, the dev server or the multi-service cluster on PostgreSQL (its tools: MULTI_ENI_TEMPORAL=cluster
+bash dev/stack/install.sh); a running stack on the other engine is refused, not reused.`);
   process.exit(0);
 }
 
@@ -56,6 +60,7 @@ const num = (s: string, what: string) => {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${what}: not a positive number: ${s}`);
   return n;
 };
+const temporal = temporalMode(a.temporal === undefined ? process.env : { MULTI_ENI_TEMPORAL: a.temporal });
 const fleets = a.fleets.split(',').filter(Boolean).map((s) => num(s, 'fleets'));
 const scenarios = a.scenarios.split(',').filter(Boolean);
 for (const s of scenarios) if (!['latency', 'ratelimit', 'join'].includes(s)) throw new Error(`--scenarios: unknown ${s} (latency, ratelimit, join)`);
@@ -103,9 +108,12 @@ async function main(): Promise<void> {
 
   let stack: StackState | undefined = readState();
   let startedStack = false;
+  if (stack && stack.temporal.mode !== temporal && (await stackHealthy(stack))) {
+    throw new Error(`--temporal ${temporal}: the running stack in ${stack.dir} has Temporal ${stack.temporal.mode}; stop it (npm run stack:down) or run beside it with MULTI_ENI_STACK_DIR and MULTI_ENI_PORT_BASE`);
+  }
   if (!stack || !(await stackHealthy(stack))) {
-    say('no healthy local stack: starting one');
-    stack = await startStack({ progress: (l) => say(`stack: ${l}`) });
+    say(`no healthy local stack: starting one (Temporal ${temporal})`);
+    stack = await startStack({ temporal, progress: (l) => say(`stack: ${l}`) });
     startedStack = true;
   } else say(`reusing the local stack started ${stack.startedAt}`);
 
@@ -129,7 +137,8 @@ async function main(): Promise<void> {
   const [semantics, buckets] = await Promise.all([ec2.semantics(), ec2.buckets()]);
   report.ec2 = { semantics, buckets: buckets && { enabled: buckets.enabled, overrides: buckets.overrides } };
   const ec2Line = describeEc2(semantics, buckets);
-  report.stack = `Temporal dev server and kube-apiserver+etcd of the local stack in ${stack.dir} (${startedStack ? 'started by the bench' : `reused, up since ${stack.startedAt}`}); EC2: a private moto_server behind the EC2 proxy, both started by the bench, strict by default: ${ec2Line}`;
+  const engine = stack.temporal.mode === 'cluster' ? 'Temporal cluster (frontend, history, matching, worker on PostgreSQL)' : 'Temporal dev server';
+  report.stack = `${engine} and kube-apiserver+etcd of the local stack in ${stack.dir} (${startedStack ? 'started by the bench' : `reused, up since ${stack.startedAt}`}); EC2: a private moto_server behind the EC2 proxy, both started by the bench, strict by default: ${ec2Line}`;
   say(`EC2 emulator: ${ec2Line}`);
   const plan: Omit<RunOptions, 'stack' | 'ec2' | 'logDir' | 'say'>[] = [];
   const rest = a['no-rest'] ? undefined : { relistSeconds: num(a['relist-seconds'], 'relist-seconds'), relists: num(a['rest-relists'], 'rest-relists') };

@@ -14,6 +14,40 @@ export interface ProcSample {
   alive: boolean;
 }
 
+/** utime + stime + cutime + cstime of one process, seconds (0 when it is gone). */
+function ownAndReapedCpuS(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** Live children of a process (every thread's list), from /proc. */
+function childPids(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((t) => {
+      const c = fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+      return c ? c.split(' ').map(Number) : [];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A process and its children, for servers that fork a process per connection (PostgreSQL): the parent's own and
+ * reaped children's time plus each live child's, so a backend's time is counted once, whether it still runs or not.
+ */
+export function sampleProcTree(pid: number): ProcSample {
+  const own = sampleProc(pid);
+  if (!own.alive) return own;
+  const cpuS = ownAndReapedCpuS(pid) + childPids(pid).reduce((sum, c) => sum + ownAndReapedCpuS(c), 0);
+  return { ...own, cpuS };
+}
+
 export function sampleProc(pid: number): ProcSample {
   if (pid === process.pid) {
     const u = process.cpuUsage();
@@ -52,17 +86,24 @@ export interface PhaseUsage {
 /** Watches named processes; `phase()` returns each one's CPU since the previous call and its peak memory. */
 export class ProcWatch {
   private last = new Map<string, number>();
+  /** Processes counted with their children (see sampleProcTree). */
+  private readonly trees = new Set<string>();
   private lastMachine = machineCpu();
   private lastAt = Date.now();
 
-  constructor(private readonly procs: Map<string, number>) {
-    for (const [name, pid] of procs) this.last.set(name, sampleProc(pid).cpuS);
+  constructor(private readonly procs: Map<string, number>, trees: readonly string[] = []) {
+    for (const t of trees) this.trees.add(t);
+    for (const [name, pid] of procs) this.last.set(name, this.sample(name, pid).cpuS);
+  }
+
+  private sample(name: string, pid: number): ProcSample {
+    return this.trees.has(name) ? sampleProcTree(pid) : sampleProc(pid);
   }
 
   /** Adds (or replaces, e.g. after a restart) a process, counting from now. */
   set(name: string, pid: number): void {
     this.procs.set(name, pid);
-    this.last.set(name, sampleProc(pid).cpuS);
+    this.last.set(name, this.sample(name, pid).cpuS);
   }
 
   phase(): { wallS: number; procs: PhaseUsage[]; machine: { busyCores: number; cores: number } } {
@@ -70,7 +111,7 @@ export class ProcWatch {
     const wallS = Math.max((now - this.lastAt) / 1000, 0.001);
     const procs: PhaseUsage[] = [];
     for (const [name, pid] of this.procs) {
-      const s = sampleProc(pid);
+      const s = this.sample(name, pid);
       const cpuS = s.alive ? s.cpuS - (this.last.get(name) ?? 0) : 0;
       this.last.set(name, s.cpuS);
       procs.push({ name, pid, cpuS, cores: cpuS / wallS, peakMiB: s.peakMiB });

@@ -27,6 +27,7 @@ type Table = { head: string[]; rows: string[][] };
 
 const f1 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(2) : '-');
+const f3 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(3) : '-');
 const n0 = (x: number | undefined) => (x === undefined ? '-' : String(x));
 /** By-key counts as "k n, k n" (Network Interface shortened), or `none`. */
 const counts = (m: Record<string, number> | undefined, none = '0') =>
@@ -53,7 +54,29 @@ function actionsPerEni(t: Tally, enis: number): string {
 }
 
 const nodeSide = (r: RunResult) => (r.agent === 'real' ? 'SimulatedNode + real agent' : 'fleet-agent stand-in');
-const scenario = (r: RunResult) => `${r.label}${r.latencyMs ? ` (+${r.latencyMs} ms/call)` : ''}`;
+const scenario = (r: RunResult) => `${r.label}${r.temporal?.mode === 'cluster' ? ' [cluster]' : ''}${r.latencyMs ? ` (+${r.latencyMs} ms/call)` : ''}`;
+
+/** The Temporal processes of a run's CPU table: the dev server, or the cluster's services and PostgreSQL. */
+const TEMPORAL_PROCS = ['temporal', 'temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker', 'postgres'];
+
+/** What the Temporal engine spent per ENI: its processes' CPU and, on the cluster, PostgreSQL's writes. */
+export function temporalTable(runs: RunResult[]): Table {
+  const cpuPerEni = (r: RunResult, phase: string, enis: number) => {
+    const procs = r.cpu[phase]?.procs.filter((p) => TEMPORAL_PROCS.includes(p.name));
+    return procs?.length ? f3(procs.reduce((sum, p) => sum + p.cpuS, 0) / enis) : '-';
+  };
+  const pg = (r: RunResult, phase: 'apply' | 'teardown', enis: number) => {
+    const w = r.temporal?.pg?.[phase];
+    return w ? `${n0(Math.round(w.rows / enis))} / ${f1(w.walBytes / 1024 / enis)}` : '-';
+  };
+  return {
+    head: ['run', 'nodes', 'engine', 'Temporal CPU s per ENI attach / release', 'PostgreSQL rows / WAL KiB per ENI attach', 'PostgreSQL rows / WAL KiB per ENI release'],
+    rows: runs.map((r) => [
+      scenario(r), String(r.nodes), r.temporal?.mode === 'cluster' ? 'cluster (frontend, history, matching, worker; PostgreSQL)' : 'dev server (SQLite)',
+      `${cpuPerEni(r, 'apply', r.enis)} / ${cpuPerEni(r, 'teardown', released(r))}`, pg(r, 'apply', r.enis), pg(r, 'teardown', released(r)),
+    ]),
+  };
+}
 
 /** ENIs the teardown released (older results: the fleet's). */
 const released = (r: RunResult) => r.enisReleased ?? r.enis;
@@ -241,8 +264,9 @@ export const METHOD = [
   `Temporal actions: from the event histories of every run on the benchmark's task queue, bucketed by event time. Counted: ${ACTION_RULE}.`,
   'A run that does not converge within its timeout is torn down anyway: its per-ENI figures are over the ENIs that got that far, its Ready percentiles over the attachments that became Ready, and it has no conv/bound and no at-rest phase.',
   'At rest: the watcher is restarted with WATCHER_RELIST_SECONDS=5 (its relist is the only clock-driven work of a pair at rest: the workflows hold no timers); after its restart burst settles, EC2 calls (proxy) and history events are counted over the window and scaled to per hour as if each relist were the default 300 s one. The fleet sweep (a per-cluster schedule, default every 300 s) is paused during the other phases and measured once by a manual trigger.',
-  'CPU and peak memory: utime+stime (while converging and tearing down) and VmHWM (peak RSS over the process\'s life) from /proc for the controller (worker) and watcher processes, the bench process (which plays the nodes and polls the status), the private moto and proxy, and the stack\'s Temporal dev server, kube-apiserver and etcd (on a shared stack those include other users\' load); "machine busy cores" is the whole machine (/proc/stat), other tenants included.',
+  'CPU and peak memory: utime+stime (while converging and tearing down) and VmHWM (peak RSS over the process\'s life) from /proc for the controller (worker) and watcher processes, the bench process (which plays the nodes and polls the status), the private moto and proxy, and the stack\'s Temporal (dev server, or each service of the cluster and PostgreSQL with its backends), kube-apiserver and etcd (on a shared stack those include other users\' load); "machine busy cores" is the whole machine (/proc/stat), other tenants included.',
   'Status requests: deltas of the kube-apiserver\'s own counters (apiserver_request_total / _duration_seconds) for nodeeniattachments (each pair writes its own object: PATCH, a 404 then POST when it has none yet, DELETE on release) and nodeenis/status (the watcher\'s conditions, counts and bounded list, by merge PATCH; results before NodeENIAttachment: APPLY by the watcher and every pair\'s entries by PATCH), etcd_request_duration_seconds_count for their creates, updates and deletes, apiserver_watch_events_* for both. etcd writes per write above 1 are optimistic-concurrency attempts redone inside the apiserver (plus finalizer patches and spec changes). Largest NodeENI: the JSON size of the biggest NodeENI object the Ready polls saw while converging.',
+  'The Temporal engine: the stack\'s dev server (one process, SQLite), or with --temporal cluster the multi-service cluster (dev/stack/temporal-cluster.ts: frontend, history, matching and worker as separate processes, PostgreSQL for both stores, MULTI_ENI_TEMPORAL_SHARDS history shards, default 4). Its CPU: the dev server, or the four services plus PostgreSQL with every backend it forked (the postmaster\'s own and reaped children\'s time plus each live backend\'s), per ENI attached or released. PostgreSQL rows: inserted + updated + deleted in the temporal and temporal_visibility databases (pg_stat_database; a backend reports at most once a second, so a reading lags by about that); WAL KiB: pg_current_wal_lsn() moved over the phase (every database, exact), read before the apply and 5 s after converge, before and after the teardown.',
   'teardown: NodeENIs deleted to every ENI of the run gone from EC2; ENIs left = ENIs with the run\'s cluster tag still in EC2 at the end.',
 ];
 
@@ -273,6 +297,10 @@ export function renderMarkdown(rep: BenchReport): string {
     'NodeENI requests at the kube-apiserver (its /metrics):',
     '',
     markdown(kubeTable(rep.runs)),
+    '',
+    'The Temporal engine per ENI:',
+    '',
+    markdown(temporalTable(rep.runs)),
     '',
     rep.failures.length ? `Failed runs: ${rep.failures.map((f) => `${f.label} ${f.nodes} nodes: ${f.error}`).join('; ')}` : '',
     '',
@@ -305,6 +333,9 @@ export function renderText(rep: BenchReport): string {
     '',
     'NodeENI requests at the kube-apiserver:',
     text(kubeTable(rep.runs)),
+    '',
+    'the Temporal engine per ENI:',
+    text(temporalTable(rep.runs)),
     ...rep.runs.flatMap((r) => r.errors.map((e) => `! ${r.label} ${r.nodes}: ${e}`)),
     ...rep.failures.map((f) => `! FAILED ${f.label} ${f.nodes} nodes: ${f.error}`),
   ].join('\n');

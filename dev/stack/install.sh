@@ -153,7 +153,7 @@ if [ -n "$want_cluster" ]; then
   else
     say "postgresql: $PG_BIN"
   fi
-  for b in initdb postgres pg_ctl pg_isready; do ln -sf "$PG_BIN/$b" "$BIN/pg-$b"; done
+  for b in initdb postgres pg_ctl pg_isready psql; do ln -sf "$PG_BIN/$b" "$BIN/pg-$b"; done
 fi
 
 say "all tools in $BIN"

@@ -388,3 +388,29 @@ export async function stopTemporalCluster(pids: Record<string, number>): Promise
     if (pid !== undefined) await stopClusterComponent(name, pid);
   }
 }
+
+/** What PostgreSQL has written so far for Temporal's two stores: rows (pg_stat_database) and WAL bytes. */
+export interface PgWrites {
+  /** Rows inserted, updated and deleted in the default and visibility databases. */
+  rows: number;
+  /** WAL bytes generated since initdb: every change of every database, the bytes that reach the disk and a replica. */
+  walBytes: number;
+}
+
+/**
+ * Reads PgWrites with psql. Row counts are the statistics system's: a backend reports its counts at the end of a
+ * transaction at most once a second, so a reading lags the last second or so of writes; WAL position is exact.
+ */
+export async function pgWrites(postgresPort: number): Promise<PgWrites> {
+  const dbs = STORES.map((s) => `'${s.database}'`).join(',');
+  const rowsSql = `select coalesce(sum(tup_inserted + tup_updated + tup_deleted), 0) from pg_stat_database where datname in (${dbs})`;
+  const walSql = `select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')`;
+  const args = ['-h', '127.0.0.1', '-p', String(postgresPort), '-U', PG_USER, '-d', 'postgres', '-At', '-c', rowsSql, '-c', walSql];
+  const { stdout } = await execFileP(tool('pg-psql'), args, {
+    timeout: 10000,
+    env: { ...process.env, PGPASSWORD: PG_PASSWORD },
+  });
+  const [rows, wal] = stdout.trim().split('\n').map(Number);
+  if (!Number.isFinite(rows) || !Number.isFinite(wal)) throw new Error(`psql: unexpected output: ${stdout}`);
+  return { rows: rows!, walBytes: wal! };
+}
