@@ -17,11 +17,11 @@ import {
   eniById,
   enisOf,
   expectOneEniPerSubnet,
+  holdACreate,
   newCluster,
   nodeENI,
   tagsOf,
   waitHeld,
-  xmlValue,
 } from '../support/crash.js';
 import { clusterTagKey } from '../../common/device-slots.js';
 import { lifecycleWorkflowId, TAG_CLUSTER } from '../../common/names.js';
@@ -93,14 +93,7 @@ describe('kill -9 of the controller at the other crash points', () => {
   it('while compensating a create whose attach failed: the ENI is deleted once, nothing leaks, and the pair recovers', async () => {
     const name = (current = uniq('crash-undo'));
     const [subnet] = subnets();
-    await hold.set('CreateNetworkInterface', 1);
-    await c.apply(nodeENI(c, name, [subnet!]));
-    const [held] = await waitHeld('CreateNetworkInterface', async (h) => {
-      const id = xmlValue(h.body, 'networkInterfaceId') ?? '';
-      const tags = tagsOf((await eniById(c, id)) ?? {});
-      return tags.NodeENI === name || `${id} tagged ${JSON.stringify(tags)}`;
-    });
-    const heldEniId = xmlValue(held!.body, 'networkInterfaceId')!;
+    const { eniId: heldEniId } = await holdACreate(c, name, () => c.apply(nodeENI(c, name, [subnet!])));
     const heldNodeName = tagsOf((await eniById(c, heldEniId))!).Node;
     const heldNode = c.nodes.find((n) => n.name === heldNodeName)!;
     // The node's instance loses this cluster's tag while the create's answer is lost: the attach is refused
@@ -152,14 +145,7 @@ describe('kill -9 of the controller at the other crash points', () => {
     await eventually('both pairs continued as new', async () => (await Promise.all(ids.map(runsOf))).every((r) => r.includes('CONTINUED_AS_NEW')));
 
     const mark = (await proxy.calls()).total;
-    await hold.set('CreateNetworkInterface', 1);
-    await c.patchSpec(name, { subnetIDs: [first, second] });
-    const [held] = await waitHeld('CreateNetworkInterface', async (h) => {
-      const id = xmlValue(h.body, 'networkInterfaceId') ?? '';
-      const tags = tagsOf((await eniById(c, id)) ?? {});
-      return tags.NodeENI === name || `${id} tagged ${JSON.stringify(tags)}`;
-    });
-    const heldEniId = xmlValue(held!.body, 'networkInterfaceId')!;
+    const { call: held, eniId: heldEniId } = await holdACreate(c, name, () => c.patchSpec(name, { subnetIDs: [first, second] }));
     await crashAndRestart(c);
 
     const obj = await c.waitReady(name, 4, AFTER_CRASH_MS);
@@ -172,7 +158,7 @@ describe('kill -9 of the controller at the other crash points', () => {
     // The retried create carried the token of the chain's first run and got the ENI the lost answer named.
     const heldNode = tagsOf((await eniById(c, heldEniId))!).Node!;
     expect(enis.get(`${heldNode}/${second}`)!.NetworkInterfaceId).toBe(heldEniId);
-    const sameToken = (await callsSince(mark)).filter((r) => r.action === 'CreateNetworkInterface' && r.params.ClientToken === held!.params.ClientToken);
+    const sameToken = (await callsSince(mark)).filter((r) => r.action === 'CreateNetworkInterface' && r.params.ClientToken === held.params.ClientToken);
     expect(sameToken.length).toBeGreaterThanOrEqual(2);
     for (const id of ids) expect((await runsOf(id)).filter((s) => s === 'RUNNING')).toHaveLength(1);
     await deleteAndExpectNoLeak(c, name);

@@ -19,6 +19,7 @@ import {
   eniById,
   enisOf,
   expectOneEniPerSubnet,
+  holdACreate,
   newCluster,
   nodeENI,
   secondaryEnis,
@@ -45,19 +46,11 @@ describe('kill -9 of the controller while converging', () => {
   it('right after CreateNetworkInterface is carried out: the retried create returns the same ENI, one per node and subnet, attached', async () => {
     const name = (current = uniq('crash-create'));
     const mark = (await proxy.calls()).total;
-    await hold.set('CreateNetworkInterface', 1);
-    await c.apply(nodeENI(c, name, subnets()));
-
     // The create reached EC2: the ENI exists there, but the worker never got its answer.
-    const [held] = await waitHeld('CreateNetworkInterface', async (h) => {
-      const id = xmlValue(h.body, 'networkInterfaceId') ?? '';
-      const tags = tagsOf((await eniById(c, id)) ?? {});
-      return tags.NodeENI === name || `${id} tagged ${JSON.stringify(tags)}`;
-    });
-    const heldEniId = xmlValue(held!.body, 'networkInterfaceId')!;
+    const { call: held, eniId: heldEniId } = await holdACreate(c, name, () => c.apply(nodeENI(c, name, subnets())));
     const heldEni = (await eniById(c, heldEniId))!;
     expect(heldEni.Status).toBe('available');
-    expect(heldEni.SubnetId).toBe(held!.params.SubnetId);
+    expect(heldEni.SubnetId).toBe(held.params.SubnetId);
     await crashAndRestart(c);
 
     const obj = await c.waitReady(name, 4, AFTER_CRASH_MS);

@@ -8,7 +8,7 @@ import { lifecycleWorkflowId, NODEENI_FINALIZER, QUERY_STATE } from '../../commo
 import { isAlive } from '../../dev/stack/processes.js';
 import { killComponent, readState, restartComponent, type Component } from '../../dev/stack/stack.js';
 import { TestCluster } from '../support/cluster.js';
-import { eniById, enisOf, expectOneEniPerSubnet, newCluster, nodeENI, secondaryEnis, tagsOf, waitHeld } from '../support/crash.js';
+import { eniById, enisOf, expectOneEniPerSubnet, holdACreate, newCluster, nodeENI, secondaryEnis, tagsOf, waitHeld } from '../support/crash.js';
 import { eventually, stack, temporalClient, uniq } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
 
@@ -67,15 +67,8 @@ describe('kill -9 of the Temporal server, started again on its database', () => 
     const cl = c!;
     const name = (current = uniq('stack-temporal-converge'));
     const controllerPid = cl.controller.pid;
-    await hold.set('CreateNetworkInterface', 1);
-    await cl.apply(nodeENI(cl, name, subnets()));
     // The converge is under way: EC2 made one of this NodeENI's ENIs, the worker has not heard so yet.
-    const [held] = await waitHeld('CreateNetworkInterface', async (h) => {
-      const id = /<networkInterfaceId>([^<]+)</.exec(h.body)?.[1] ?? '';
-      const tags = tagsOf((await eniById(cl, id)) ?? {});
-      return tags.NodeENI === name || `${id} tagged ${JSON.stringify(tags)}`;
-    });
-    const heldEniId = /<networkInterfaceId>([^<]+)</.exec(held!.body)![1]!;
+    const { eniId: heldEniId } = await holdACreate(cl, name, () => cl.apply(nodeENI(cl, name, subnets())));
 
     await kill9('temporal');
     await hold.release(); // the answer reaches a worker whose server is gone

@@ -90,6 +90,22 @@ export async function waitHeld(action: string, belongs: (h: HeldCall) => Promise
 
 export const xmlValue = (xml: string, tag: string) => new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(xml)?.[1];
 
+/**
+ * Holds the answer of the next CreateNetworkInterface, runs `start` (an apply, a spec change) and waits until EC2
+ * has made one of this NodeENI's ENIs and the proxy withholds its answer: the converge is under way, and the worker
+ * has not heard of the ENI. Returns the held call and the ENI it made.
+ */
+export async function holdACreate(c: TestCluster, name: string, start: () => Promise<unknown>): Promise<{ call: HeldCall; eniId: string }> {
+  await hold.set('CreateNetworkInterface', 1);
+  await start();
+  const [call] = await waitHeld('CreateNetworkInterface', async (h) => {
+    const id = xmlValue(h.body, 'networkInterfaceId') ?? '';
+    const tags = tagsOf((await eniById(c, id)) ?? {});
+    return tags.NodeENI === name || `${id} tagged ${JSON.stringify(tags)}`;
+  });
+  return { call: call!, eniId: xmlValue(call!.body, 'networkInterfaceId')! };
+}
+
 /** The proxy's call log since a mark (its `total` then); fails rather than check a log it has cut short. */
 export async function callsSince(mark: number): Promise<CallRecord[]> {
   const c = await proxy.calls();

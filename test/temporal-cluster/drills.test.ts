@@ -25,7 +25,7 @@ import {
 } from '../../dev/stack/temporal-cluster.js';
 import { stackPorts } from '../../dev/stack/paths.js';
 import { TestCluster } from '../support/cluster.js';
-import { eniById, enisOf, expectOneEniPerSubnet, nodeENI, secondaryEnis, tagsOf, waitHeld } from '../support/crash.js';
+import { enisOf, expectOneEniPerSubnet, holdACreate, nodeENI, secondaryEnis } from '../support/crash.js';
 import { eventually, freePortPair, stack, uniq } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
 
@@ -92,14 +92,7 @@ async function expectConvergedThenReleased(cl: TestCluster, name: string, heldEn
 
 /** Applies a NodeENI and waits until EC2 made one of its ENIs whose answer the proxy holds: the converge is under way. */
 async function applyAndHoldACreate(cl: TestCluster, name: string): Promise<string> {
-  await hold.set('CreateNetworkInterface', 1);
-  await cl.apply(nodeENI(cl, name, subnets()));
-  const [held] = await waitHeld('CreateNetworkInterface', async (h) => {
-    const id = /<networkInterfaceId>([^<]+)</.exec(h.body)?.[1] ?? '';
-    const tags = tagsOf((await eniById(cl, id)) ?? {});
-    return tags.NodeENI === name || `${id} tagged ${JSON.stringify(tags)}`;
-  });
-  return /<networkInterfaceId>([^<]+)</.exec(held!.body)![1]!;
+  return (await holdACreate(cl, name, () => cl.apply(nodeENI(cl, name, subnets())))).eniId;
 }
 
 beforeAll(async () => {
