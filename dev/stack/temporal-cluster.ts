@@ -333,10 +333,16 @@ export async function startTemporalCluster(l: ClusterLayout, opts: StartClusterO
         await execFileP(tool('temporal-sql-tool'), s.args, { env: { ...process.env, ...s.env }, timeout: 120000 });
       }
     });
-    // The four services start together; each joins the ring through the others' membership ports.
-    const services = CLUSTER_SERVICES.map((s) => startClusterComponent(`temporal-${s}`, l));
+    // History first: every service writes the cluster metadata record when it starts on a fresh database, and two
+    // doing so at once can lose the race and exit ("failed to initialize current cluster metadata"; seen once in
+    // about 30 starts here, where Kubernetes would restart the pod). Then the other three together; each joins the
+    // ring through the others' membership ports.
+    const history = startClusterComponent('temporal-history', l);
+    started.push(history.p);
+    await timed('temporal history', history.wait);
+    const services = CLUSTER_SERVICES.filter((s) => s !== 'history').map((s) => startClusterComponent(`temporal-${s}`, l));
     started.push(...services.map((s) => s.p));
-    await timed('temporal services (frontend, history, matching, worker)', async () => {
+    await timed('temporal services (frontend, matching, worker)', async () => {
       await Promise.all(services.map((s) => s.wait()));
     });
     await timed('namespace default', () => ensureNamespace(l.ports.frontend.grpc, 'default'));

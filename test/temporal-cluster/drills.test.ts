@@ -6,7 +6,9 @@
 //   (a) kill -9 of the history service mid-converge, then started again on the same config and ports;
 //   (b) PostgreSQL stopped for 30 s mid-converge (the issue's figure: the wait is the drill), then started again;
 //   (c) kill -9 of matching mid-converge while the node agents poll their task queues, then started again;
-//   (d) bad configuration: /readyz names a namespace that does not exist, and a frontend that is not reachable.
+//   (d) bad configuration: /readyz names a namespace that does not exist, and a frontend that is not reachable;
+//   (e) kill -9 of the history service mid-release (a detach carried out at EC2, its answer withheld);
+//   (f) kill -9 of the frontend while the watcher starts the NodeENI's workflows (the starts fail, then succeed).
 // Each ends as a user checks: one ENI per (NodeENI, node, subnet), attached once, the NodeENI Ready; after the
 // NodeENI is deleted no ENI is left and no workflow of it is running.
 import fs from 'node:fs';
@@ -25,7 +27,7 @@ import {
 } from '../../dev/stack/temporal-cluster.js';
 import { stackPorts } from '../../dev/stack/paths.js';
 import { TestCluster } from '../support/cluster.js';
-import { enisOf, expectOneEniPerSubnet, holdACreate, nodeENI, secondaryEnis } from '../support/crash.js';
+import { callsSince, enisOf, expectOneEniPerSubnet, holdACreate, nodeENI, secondaryEnis, waitHeld } from '../support/crash.js';
 import { eventually, freePortPair, stack, uniq } from '../support/env.js';
 import { hold, proxy } from '../support/proxy.js';
 
@@ -71,10 +73,10 @@ async function runningWorkflows(name: string): Promise<string[]> {
 }
 
 /** The user's check after the drill, then the release: nothing leaked, nothing left running. */
-async function expectConvergedThenReleased(cl: TestCluster, name: string, heldEniId: string): Promise<void> {
+async function expectConvergedThenReleased(cl: TestCluster, name: string, heldEniId?: string): Promise<void> {
   const obj = await cl.waitReady(name, 4, AFTER_DRILL_MS);
   const enis = await expectOneEniPerSubnet(cl, obj, subnets());
-  expect([...enis.values()].map((e) => e.NetworkInterfaceId)).toContain(heldEniId);
+  if (heldEniId) expect([...enis.values()].map((e) => e.NetworkInterfaceId)).toContain(heldEniId);
   // Attached once: each node carries exactly its two (one per subnet) at the device index the spec asks for.
   for (const n of cl.nodes) {
     const attached = await secondaryEnis(cl, n.instanceId);
@@ -84,6 +86,11 @@ async function expectConvergedThenReleased(cl: TestCluster, name: string, heldEn
   expect(await enisOf(cl, name)).toHaveLength(4);
 
   await cl.delete(name);
+  await expectReleased(cl, name);
+}
+
+/** After the NodeENI's delete: it is gone, no ENI of it is left in EC2 or on a node, no workflow of it runs. */
+async function expectReleased(cl: TestCluster, name: string): Promise<void> {
   await cl.waitGone(name, AFTER_DRILL_MS);
   expect(await enisOf(cl, name)).toEqual([]);
   for (const n of cl.nodes) expect(await secondaryEnis(cl, n.instanceId)).toEqual([]);
@@ -184,6 +191,45 @@ describe('Temporal as a cluster (PostgreSQL, four services): failure drills', ()
     await expectConvergedThenReleased(cl, name, heldEniId);
     // The services rode it out: none exited while their database was away.
     for (const s of ['temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker'] as const) expect(isAlive(pids[s]!)).toBe(true);
+  }, 600000);
+
+  it('(e) kill -9 of history mid-release (a detach carried out, its answer withheld), started again: each ENI deleted once, none left', async () => {
+    const cl = c!;
+    const name = (current = uniq('cluster-history-release'));
+    await cl.apply(nodeENI(cl, name, subnets()));
+    await cl.waitReady(name, 4, AFTER_DRILL_MS);
+    const enis = await enisOf(cl, name);
+    expect(enis).toHaveLength(4);
+    const attachmentIds = new Set(enis.map((e) => e.Attachment?.AttachmentId));
+    const mark = (await proxy.calls()).total;
+    await hold.set('DetachNetworkInterface', 1);
+    await cl.delete(name);
+    // The release is under way: EC2 detached one of this NodeENI's ENIs, the worker has not heard so yet.
+    await waitHeld('DetachNetworkInterface', async (h) => attachmentIds.has(h.params.AttachmentId) || `attachment ${h.params.AttachmentId} is another test's`);
+    await kill9('temporal-history');
+    await hold.release(); // the detach's answer reaches a worker whose history service is gone
+    await restart('temporal-history');
+    await expectReleased(cl, name);
+    // Deleted once each: a retried delete of an ENI already gone is a no-op, never a second ENI's delete.
+    const ids = enis.map((e) => e.NetworkInterfaceId!);
+    const deletes = (await callsSince(mark)).filter((r) => r.action === 'DeleteNetworkInterface' && r.outcome === 'ok' && ids.includes(r.params.NetworkInterfaceId!));
+    expect(deletes.map((r) => r.params.NetworkInterfaceId).sort()).toEqual(ids.sort());
+  }, 600000);
+
+  it('(f) kill -9 of the frontend while the watcher starts the workflows, started again: the starts retried, converges, Ready; nothing leaks', async () => {
+    const cl = c!;
+    const name = (current = uniq('cluster-frontend'));
+    const logFrom = fs.statSync(cl.controller.log).size;
+    await kill9('temporal-frontend');
+    await cl.apply(nodeENI(cl, name, subnets()));
+    // The watcher saw the NodeENI (the apiserver is up) and its signal-with-start of a pair failed.
+    const failed = await eventually('a failed start of one of the NodeENI\'s workflows in the controller log', async () => {
+      const log = fs.readFileSync(cl.controller.log).subarray(logFrom).toString('utf8');
+      return log.split('\n').find((l) => l.includes(`spec signal to nodeeni/${name}/`) && l.includes('failed')) ?? false;
+    }, 60000, 200);
+    expect(failed).toContain(`nodeeni/${name}/`);
+    await restart('temporal-frontend');
+    await expectConvergedThenReleased(cl, name);
   }, 600000);
 
   it('(d) bad configuration: /readyz names a namespace that does not exist, and an unreachable frontend, until it is back', async () => {
