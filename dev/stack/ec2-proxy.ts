@@ -8,7 +8,7 @@
 // needs leniency turns a rule off by name (`PUT /_proxy/semantics`, `PUT /_proxy/buckets`). Tests drive it through
 // `/_proxy/*`.
 import http from 'node:http';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   addressProblem,
   allocateAddresses,
@@ -20,106 +20,37 @@ import {
   ipv4Count,
   parseCidr,
   prefixProblem,
-  privateIpsOf,
   queryList,
   withIpv4Prefixes,
   withTaken,
   type SubnetUsage,
 } from './ec2-addresses.js';
-import { BucketSpecSchema, TokenBucket, bucketFor, type BucketSpec } from './ec2-buckets.js';
+import { TokenBucket, bucketFor, type BucketSpec } from './ec2-buckets.js';
+import { Calls, outcomeOf, type CallRecord } from './ec2-proxy/calls.js';
+import { BucketsSchema, DEFAULT_BUCKETS, DEFAULT_FAULTS, DEFAULT_SEMANTICS, FaultsSchema, SemanticsSchema, drawWindow, mergeConfig, type Buckets, type Faults, type Semantics } from './ec2-proxy/config.js';
+import { keyParams, parseForm, withoutKeys } from './ec2-proxy/query.js';
+import { ec2ErrorXml, errorCodeOf, mapNetworkInterfaceItems, parseInstance, parseNetworkInterfaces, parseSecurityGroups, rewriteAttachmentStatus, summarizeEniItem, tagValue, type EniSummary } from './ec2-proxy/xml.js';
+
+export { BucketsSchema, DEFAULT_BUCKETS, DEFAULT_FAULTS, DEFAULT_SEMANTICS, FaultsSchema, SemanticsSchema, drawWindow, mergeConfig } from './ec2-proxy/config.js';
+export type { Buckets, Faults, Semantics, WindowSpec } from './ec2-proxy/config.js';
+export { keyParams, parseForm } from './ec2-proxy/query.js';
+export {
+  ec2ErrorXml,
+  errorCodeOf,
+  mapNetworkInterfaceItems,
+  mapTopLevelItems,
+  parseInstance,
+  parseNetworkInterfaces,
+  parseSecurityGroups,
+  rewriteAttachmentStatus,
+  summarizeEniItem,
+} from './ec2-proxy/xml.js';
+export type { EniSummary } from './ec2-proxy/xml.js';
+export { outcomeOf } from './ec2-proxy/calls.js';
+export type { ActionCounts, BucketCounts, CallRecord, CallsReport, Outcome } from './ec2-proxy/calls.js';
 
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15';
 const CONTROL_PREFIX = '/_proxy';
-const RECENT_MAX = 200;
-
-// ---------------------------------------------------------------------------------------------------
-// Configuration (validated, so a typo in a test's PUT is a 400 and not a silently ignored field)
-
-export const FaultsSchema = z
-  .object({
-    latencyMs: z.number().int().min(0).max(60_000),
-    throttleRate: z.number().min(0).max(1),
-    serverErrorRate: z.number().min(0).max(1),
-    actions: z.array(z.string().min(1)).optional(),
-    seed: z.number().int(),
-  })
-  .strict();
-export type Faults = z.infer<typeof FaultsSchema>;
-
-const WindowMs = z.number().int().min(0).max(600_000);
-/** A window's length in ms: fixed, or drawn from [min, max] by the seeded PRNG (so runs repeat). */
-const WindowSchema = z.union([WindowMs, z.tuple([WindowMs, WindowMs]).refine(([a, b]) => a <= b, 'range must be [min, max] with min <= max')]);
-export type WindowSpec = z.infer<typeof WindowSchema>;
-
-export const SemanticsSchema = z
-  .object({
-    clientToken: z.boolean(),
-    attachingMs: WindowSchema,
-    detachingMs: WindowSchema,
-    /** Seeds the draws of the windows. */
-    seed: z.number().int(),
-    deviceIndexConflicts: z.boolean(),
-    refuseDeleteInUse: z.boolean(),
-    /** Attach only an ENI of the instance's availability zone. */
-    availabilityZone: z.boolean(),
-    /** At most the instance type's MaximumNetworkInterfaces, device indexes below it. */
-    interfaceLimit: z.boolean(),
-    /** An ENI's security groups exist and are in its subnet's VPC. */
-    securityGroupVpc: z.boolean(),
-    /**
-     * IPv4 prefix delegation (/28 prefixes on CreateNetworkInterface, AssignPrivateIpAddresses,
-     * UnassignPrivateIpAddresses, listed by DescribeNetworkInterfaces), which moto lacks; and the ENIs' private
-     * addresses chosen by the proxy, so that none collides with a prefix or another ENI (moto draws them at random
-     * from the whole subnet CIDR, reserved addresses included). Off: moto's own behaviour.
-     */
-    ipv4Prefixes: z.boolean(),
-    /** An attached ENI holds at most its instance type's Ipv4AddressesPerInterface (each prefix counting as one). */
-    addressLimit: z.boolean(),
-  })
-  .strict();
-export type Semantics = z.infer<typeof SemanticsSchema>;
-
-export const BucketsSchema = z
-  .object({
-    enabled: z.boolean(),
-    /** By bucket key (the action, or `<Describe…> (unfiltered)`): an account's raised limits. */
-    overrides: z.record(z.string().min(1), BucketSpecSchema),
-  })
-  .strict();
-export type Buckets = z.infer<typeof BucketsSchema>;
-
-export const DEFAULT_FAULTS: Faults = { latencyMs: 0, throttleRate: 0, serverErrorRate: 0, seed: 1 };
-// EC2 reports an ENI `attaching` for a second or a few after AttachNetworkInterface, and `detaching` about as long.
-export const DEFAULT_SEMANTICS: Semantics = {
-  clientToken: true,
-  attachingMs: [1000, 3000],
-  detachingMs: [1000, 3000],
-  seed: 1,
-  deviceIndexConflicts: true,
-  refuseDeleteInUse: true,
-  availabilityZone: true,
-  interfaceLimit: true,
-  securityGroupVpc: true,
-  ipv4Prefixes: true,
-  addressLimit: true,
-};
-export const DEFAULT_BUCKETS: Buckets = { enabled: true, overrides: {} };
-
-/** One window length from a fixed value or a [min, max] range. */
-export function drawWindow(w: WindowSpec, rand: () => number): number {
-  if (typeof w === 'number') return w;
-  const [min, max] = w;
-  return min + Math.floor(rand() * (max - min + 1));
-}
-
-/** Merges a partial PUT body into the current value; fields not given keep their value. `actions: null` clears the filter. */
-export function mergeConfig<T extends object>(schema: z.ZodType<T>, current: T, patch: unknown): { ok: true; value: T } | { ok: false; error: string } {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return { ok: false, error: 'body must be a JSON object' };
-  const merged: Record<string, unknown> = { ...(current as Record<string, unknown>), ...patch };
-  for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
-  const r = schema.safeParse(merged);
-  return r.success ? { ok: true, value: r.data } : { ok: false, error: r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Pure helpers (unit-tested in ec2-proxy.test.ts)
@@ -146,225 +77,6 @@ export function decideFault(faults: Faults, action: string, rand: () => number):
   if (r < faults.throttleRate) return 'throttle';
   if (r < faults.throttleRate + faults.serverErrorRate) return 'serverError';
   return 'none';
-}
-
-export function parseForm(body: string): Map<string, string> {
-  return new Map(new URLSearchParams(body));
-}
-
-/** The params worth showing in `/_proxy/calls`; EC2 query keys are flat (`Filter.1.Name`), these are top-level. */
-const KEY_PARAMS = ['NetworkInterfaceId', 'InstanceId', 'DeviceIndex', 'AttachmentId', 'ClientToken', 'SubnetId', 'ResourceId'];
-export function keyParams(params: Map<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of KEY_PARAMS) {
-    const v = params.get(k) ?? params.get(`${k}.1`);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/** EC2's error envelope, as moto writes it and as the SDK's AwsEc2QueryProtocol reads `Errors.Error.Code`. */
-export function ec2ErrorXml(code: string, message: string, requestId: string): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code>` +
-    `<Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${escapeXml(requestId)}</RequestID></Response>`
-  );
-}
-
-export function errorCodeOf(xml: string): string | undefined {
-  return /<Error>\s*<Code>([^<]+)<\/Code>/.exec(xml)?.[1];
-}
-
-/**
- * Applies `fn` to each top-level `<item>` of the list element `set` (e.g. `networkInterfaceSet`). Items contain
- * nested `<item>`s (an ENI's groupSet and tagSet, a group's rules), so they are found by counting depth, not by a
- * lazy regex.
- */
-export function mapTopLevelItems(xml: string, set: string, fn: (item: string) => string): string {
-  const open = xml.indexOf(`<${set}>`);
-  if (open < 0) return xml; // absent or `<set/>`
-  const start = open + set.length + 2;
-  const end = xml.indexOf(`</${set}>`, start);
-  if (end < 0) return xml;
-  const body = xml.slice(start, end);
-  const tag = /<(\/?)item>/g;
-  let out = '';
-  let depth = 0;
-  let itemStart = -1;
-  let copied = 0;
-  for (let m = tag.exec(body); m; m = tag.exec(body)) {
-    if (m[1] === '') {
-      if (depth++ === 0) itemStart = m.index;
-    } else if (--depth === 0) {
-      const itemEnd = m.index + m[0].length;
-      out += body.slice(copied, itemStart) + fn(body.slice(itemStart, itemEnd));
-      copied = itemEnd;
-    }
-  }
-  return xml.slice(0, start) + out + body.slice(copied) + xml.slice(end);
-}
-
-/** `mapTopLevelItems` over a DescribeNetworkInterfaces answer's ENIs. */
-export const mapNetworkInterfaceItems = (xml: string, fn: (item: string) => string): string => mapTopLevelItems(xml, 'networkInterfaceSet', fn);
-
-export interface EniSummary {
-  id: string;
-  status?: string;
-  availabilityZone?: string;
-  subnetId?: string;
-  vpcId?: string;
-  privateIps?: string[];
-  attachment?: { attachmentId?: string; instanceId?: string; deviceIndex?: number; status?: string };
-}
-
-const tagValue = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
-const ATTACHMENT_RE = /<attachment>[\s\S]*?<\/attachment>/;
-
-export function summarizeEniItem(item: string): EniSummary | undefined {
-  const att = ATTACHMENT_RE.exec(item)?.[0];
-  // The ENI's own <status> is the one outside <attachment>; nested items carry no <status>.
-  const rest = att ? item.replace(att, '') : item;
-  const id = tagValue(rest, 'networkInterfaceId');
-  if (!id) return undefined;
-  const s: EniSummary = {
-    id,
-    status: tagValue(rest, 'status'),
-    availabilityZone: tagValue(rest, 'availabilityZone'),
-    subnetId: tagValue(rest, 'subnetId'),
-    vpcId: tagValue(rest, 'vpcId'),
-    privateIps: privateIpsOf(rest),
-  };
-  if (att) {
-    const idx = tagValue(att, 'deviceIndex');
-    s.attachment = { attachmentId: tagValue(att, 'attachmentId'), instanceId: tagValue(att, 'instanceId'), deviceIndex: idx === undefined ? undefined : Number(idx), status: tagValue(att, 'status') };
-  }
-  return s;
-}
-
-export function parseNetworkInterfaces(xml: string): EniSummary[] {
-  const out: EniSummary[] = [];
-  mapNetworkInterfaceItems(xml, (item) => {
-    const s = summarizeEniItem(item);
-    if (s) out.push(s);
-    return item;
-  });
-  return out;
-}
-
-/** An instance's type and availability zone from a DescribeInstances answer for that one instance. */
-export function parseInstance(xml: string): { type?: string; az?: string } | undefined {
-  const type = tagValue(xml, 'instanceType');
-  const az = /<placement>[\s\S]*?<availabilityZone>([^<]+)<\/availabilityZone>/.exec(xml)?.[1];
-  return type || az ? { type, az } : undefined;
-}
-
-/** The groups of a DescribeSecurityGroups answer, with their VPC. */
-export function parseSecurityGroups(xml: string): { id: string; vpcId?: string }[] {
-  const out: { id: string; vpcId?: string }[] = [];
-  mapTopLevelItems(xml, 'securityGroupInfo', (item) => {
-    // A group's rules name other groups (their groupId and vpcId): read only the group's own fields.
-    const own = item.replace(/<(ipPermissions|ipPermissionsEgress)>[\s\S]*?<\/\1>/g, '');
-    const id = tagValue(own, 'groupId');
-    if (id) out.push({ id, vpcId: tagValue(own, 'vpcId') });
-    return item;
-  });
-  return out;
-}
-
-/** Rewrites the attachment `<status>` of the listed ENIs only; every other byte stays as moto wrote it. */
-export function rewriteAttachmentStatus(xml: string, statusByEni: ReadonlyMap<string, string>): string {
-  if (statusByEni.size === 0) return xml;
-  return mapNetworkInterfaceItems(xml, (item) => {
-    const att = ATTACHMENT_RE.exec(item)?.[0];
-    const id = summarizeEniItem(item)?.id;
-    const status = id === undefined ? undefined : statusByEni.get(id);
-    if (!att || status === undefined) return item;
-    return item.replace(att, att.replace(/<status>[^<]*<\/status>/, `<status>${status}</status>`));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Calls accounting
-
-/** 'ok', 'throttled' (RequestLimitExceeded), '5xx', or the EC2 error code of a 4xx answer. */
-export type Outcome = string;
-
-export interface CallRecord {
-  at: string;
-  action: string;
-  params: Record<string, string>;
-  status: number;
-  outcome: Outcome;
-  /** False when the proxy answered itself (fault, idempotent replay, EC2 semantics, deferred detach). */
-  forwarded: boolean;
-  replayed?: boolean;
-  /** The token bucket the call took from (or would have). */
-  bucket?: string;
-  /** The `attaching` (attach) or `detaching` (detach) window drawn for this call's ENI. */
-  windowMs?: number;
-  ms: number;
-}
-
-export interface ActionCounts {
-  total: number;
-  forwarded: number;
-  outcomes: Record<string, number>;
-}
-
-export interface BucketCounts {
-  total: number;
-  ok: number;
-  throttled: number;
-}
-
-export interface CallsReport {
-  total: number;
-  forwarded: number;
-  byAction: Record<string, ActionCounts>;
-  /** By token bucket: what the buckets were asked for, what they let through and what they refused. */
-  byBucket: Record<string, BucketCounts>;
-  recent: CallRecord[];
-}
-
-export function outcomeOf(status: number, body: string): Outcome {
-  if (status < 300) return 'ok';
-  const code = errorCodeOf(body);
-  if (code === 'RequestLimitExceeded') return 'throttled';
-  if (status >= 500) return '5xx';
-  return code ?? `http-${status}`;
-}
-
-const emptyReport = (): CallsReport => ({ total: 0, forwarded: 0, byAction: {}, byBucket: {}, recent: [] });
-
-class Calls {
-  private report: CallsReport = emptyReport();
-  add(rec: CallRecord): void {
-    const r = this.report;
-    const a = (r.byAction[rec.action] ??= { total: 0, forwarded: 0, outcomes: {} });
-    r.total++;
-    a.total++;
-    if (rec.forwarded) {
-      r.forwarded++;
-      a.forwarded++;
-    }
-    a.outcomes[rec.outcome] = (a.outcomes[rec.outcome] ?? 0) + 1;
-    if (rec.bucket) {
-      const b = (r.byBucket[rec.bucket] ??= { total: 0, ok: 0, throttled: 0 });
-      b.total++;
-      if (rec.outcome === 'throttled') b.throttled++;
-      else if (rec.outcome === 'ok') b.ok++;
-    }
-    r.recent.push(rec);
-    if (r.recent.length > RECENT_MAX) r.recent.shift();
-  }
-  snapshot(): CallsReport {
-    return structuredClone(this.report);
-  }
-  reset(): void {
-    this.report = emptyReport();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -424,8 +136,6 @@ function serialized<T>(queues: Map<string, Promise<unknown>>, key: string, run: 
 /** A forward of the caller's request to moto, or of `params` in its place (the proxy rewrote it). */
 type Forward = (params?: ReadonlyMap<string, string>) => Promise<Answer>;
 
-/** `params` without the keys `drop` matches. */
-const withoutKeys = (params: ReadonlyMap<string, string>, drop: RegExp) => new Map([...params].filter(([k]) => !drop.test(k)));
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'proxy-connection', 'upgrade']);
 
