@@ -78,6 +78,44 @@ export function desiredOnNode(refs: { ids: readonly string[]; names: readonly st
   return held === 0 ? asked : Math.min(held, asked);
 }
 
+/** Ready and Progressing while some desired attachment is not Ready: converging, waiting for a slot, or failed. */
+function notReadyDrafts(c: {
+  relevant: readonly AttachmentStatus[];
+  failed: readonly AttachmentStatus[];
+  desiredCount: number;
+  readyCount: number;
+  releasing: number;
+  counts: string;
+}): Draft[] {
+  const { relevant, failed, releasing, counts } = c;
+  // Still converging unless every attachment that is not ready has failed (then only a change helps).
+  const failedRelevant = relevant.filter(isFailed).length;
+  const pending = c.desiredCount - c.readyCount - failedRelevant;
+  const converging = pending > 0 || releasing > 0;
+  const detail = releasing > 0 ? `${counts}; releasing ${releasing}` : counts;
+  // A position waiting for a slot says why (the instance type's interface limit, the indexes in use).
+  const waiting = relevant.find((a) => a.phase === 'Pending' && /device index/i.test(a.message ?? ''));
+  return [
+    {
+      type: CONDITION_READY,
+      status: 'False',
+      reason: failed.length > 0 ? REASONS.AttachmentFailed : waiting ? REASONS.WaitingForDeviceSlot : REASONS.Converging,
+      message:
+        failed.length > 0
+          ? `${detail}; first failure: ${describeFailure(failed[0]!)}`
+          : waiting
+            ? `${detail}; waiting: node ${waiting.nodeID} subnet ${waiting.subnetID}: ${waiting.message}`
+            : detail,
+    },
+    {
+      type: CONDITION_PROGRESSING,
+      status: converging ? 'True' : 'False',
+      reason: converging ? REASONS.Converging : REASONS.AttachmentFailed,
+      message: detail,
+    },
+  ];
+}
+
 export function computeStatus(input: StatusInput): WatcherStatus {
   const { nodeENI, now } = input;
   const generation = nodeENI.metadata.generation ?? 0;
@@ -149,33 +187,7 @@ export function computeStatus(input: StatusInput): WatcherStatus {
         degraded,
       ];
     } else {
-      // Still converging unless every attachment that is not ready has failed (then only a change helps).
-      const failedRelevant = relevant.filter(isFailed).length;
-      const pending = desiredCount - readyCount - failedRelevant;
-      const converging = pending > 0 || releasing > 0;
-      const detail = releasing > 0 ? `${counts}; releasing ${releasing}` : counts;
-      // A position waiting for a slot says why (the instance type's interface limit, the indexes in use).
-      const waiting = relevant.find((a) => a.phase === 'Pending' && /device index/i.test(a.message ?? ''));
-      drafts = [
-        {
-          type: CONDITION_READY,
-          status: 'False',
-          reason: failed.length > 0 ? REASONS.AttachmentFailed : waiting ? REASONS.WaitingForDeviceSlot : REASONS.Converging,
-          message:
-            failed.length > 0
-              ? `${detail}; first failure: ${describeFailure(failed[0]!)}`
-              : waiting
-                ? `${detail}; waiting: node ${waiting.nodeID} subnet ${waiting.subnetID}: ${waiting.message}`
-                : detail,
-        },
-        {
-          type: CONDITION_PROGRESSING,
-          status: converging ? 'True' : 'False',
-          reason: converging ? REASONS.Converging : REASONS.AttachmentFailed,
-          message: detail,
-        },
-        degraded,
-      ];
+      drafts = [...notReadyDrafts({ relevant, failed, desiredCount, readyCount, releasing, counts }), degraded];
     }
   }
 
