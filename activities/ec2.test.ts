@@ -5,7 +5,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createAddressParams, createEc2Activities } from './ec2.js';
-import { TransitionPoller, type PollerTimer } from './transition-poller.js';
+import { TransitionPoller, type PollerTimer } from './aws/transition-poller.js';
 
 const settle = () => new Promise((r) => setImmediate(r));
 

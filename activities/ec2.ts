@@ -20,16 +20,16 @@ import {
   type NetworkInterface,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { classifyEc2Error, errorCode } from './ec2-errors.js';
-import { adoptionTags, creationTags } from './eni-tags.js';
-import { subnetsForNode } from './subnet-placement.js';
+import { classifyEc2Error, errorCode } from './aws/ec2-errors.js';
+import { adoptionTags, creationTags } from './aws/eni-tags.js';
+import { subnetsForNode } from './aws/subnet-placement.js';
 import { TAG_CLUSTER, TAG_NODE, TAG_NODEENI } from '../common/names.js';
 import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
 import { InFlight, TtlCache } from './ttl-cache.js';
-import { KeyBatcher, groupByKey } from './key-batcher.js';
-import { IndexReservations } from './index-reservations.js';
+import { KeyBatcher, groupByKey } from './aws/key-batcher.js';
+import { IndexReservations } from './aws/index-reservations.js';
 import { freeDeviceIndex, noFreeSlotMessage, notInCluster, type InstanceFacts } from '../common/device-slots.js';
-import { DescribeFailed, TransitionPoller, type WaitOptions, type WaitProgress } from './transition-poller.js';
+import { DescribeFailed, TransitionPoller, type WaitOptions, type WaitProgress } from './aws/transition-poller.js';
 import type { AddressLimit, EniAddresses } from '../common/eni-addresses.js';
 
 export interface EniInfo extends EniAddresses {

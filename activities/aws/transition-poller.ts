@@ -1,7 +1,7 @@
 // The attach and detach waits of one worker process, served together: every tick, one DescribeNetworkInterfaces
 // filtered by `network-interface-id` for all the ENIs being waited on (up to 200 IDs per call), instead of one
 // describe per ENI per wait. A filtered describe takes from EC2's larger describe bucket (100, 20/s).
-import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
+import { ERROR_TYPES, isLiveAttachment } from '../../common/error-types.js';
 import { DescribeNetworkInterfacesCommand, type DescribeNetworkInterfacesCommandOutput, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyEc2Error } from './ec2-errors.js';
