@@ -18,32 +18,34 @@ export async function ensureAddresses(ec2: AddressApi, enis: Pick<NetworkInterfa
   const { eniId } = input;
   const now = await enis.one(eniId);
   if (!now) throw ApplicationFailure.nonRetryable(`the network interface ${eniId} does not exist`, ERROR_TYPES.eniGone);
-  const ips = await ensureIps(ec2, eniId, now.secondaryIps ?? [], input.secondaryIPv4Count ?? 0);
-  const prefixes = await ensurePrefixes(ec2, eniId, now.prefixes ?? [], input.ipv4PrefixCount ?? 0);
+  const ips = await ensureCount(now.secondaryIps ?? [], input.secondaryIPv4Count ?? 0, {
+    assign: async (n) => {
+      const r = await ec2Call(ASSIGN, () => ec2.assignPrivateIpAddresses({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: n }));
+      return (r.AssignedPrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress);
+    },
+    unassign: (surplus) => ec2Call(UNASSIGN, () => ec2.unassignPrivateIpAddresses({ NetworkInterfaceId: eniId, PrivateIpAddresses: surplus })),
+  });
+  // Prefixes go through the same calls as addresses (EC2 has no separate action for them).
+  const prefixes = await ensureCount(now.prefixes ?? [], input.ipv4PrefixCount ?? 0, {
+    assign: async (n) => {
+      const r = await ec2Call(ASSIGN, () => ec2.assignPrivateIpAddresses({ NetworkInterfaceId: eniId, Ipv4PrefixCount: n }));
+      return (r.AssignedIpv4Prefixes ?? []).map((p) => p.Ipv4Prefix);
+    },
+    unassign: (surplus) => ec2Call(UNASSIGN, () => ec2.unassignPrivateIpAddresses({ NetworkInterfaceId: eniId, Ipv4Prefixes: surplus })),
+  });
   return { ...(now.privateIp ? { privateIp: now.privateIp } : {}), secondaryIps: ips, prefixes };
 }
 
-async function ensureIps(ec2: AddressApi, eniId: string, ips: string[], want: number): Promise<string[]> {
-  if (ips.length < want) {
-    const r = await ec2Call(ASSIGN, () => ec2.assignPrivateIpAddresses({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: want - ips.length }));
-    return [...ips, ...(r.AssignedPrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress).filter((a): a is string => !!a)];
+/** Brings `have` to `want` entries: assigns the missing count, or unassigns the entries past `want`. */
+async function ensureCount(
+  have: string[],
+  want: number,
+  change: { assign: (count: number) => Promise<(string | undefined)[]>; unassign: (surplus: string[]) => Promise<unknown> },
+): Promise<string[]> {
+  if (have.length < want) return [...have, ...(await change.assign(want - have.length)).filter((a): a is string => !!a)];
+  if (have.length > want) {
+    await change.unassign(have.slice(want));
+    return have.slice(0, want);
   }
-  if (ips.length > want) {
-    await ec2Call(UNASSIGN, () => ec2.unassignPrivateIpAddresses({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips.slice(want) }));
-    return ips.slice(0, want);
-  }
-  return ips;
-}
-
-async function ensurePrefixes(ec2: AddressApi, eniId: string, prefixes: string[], want: number): Promise<string[]> {
-  if (prefixes.length < want) {
-    // Prefixes go through the same call as addresses (EC2 has no separate action for them).
-    const r = await ec2Call(ASSIGN, () => ec2.assignPrivateIpAddresses({ NetworkInterfaceId: eniId, Ipv4PrefixCount: want - prefixes.length }));
-    return [...prefixes, ...(r.AssignedIpv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => !!p)];
-  }
-  if (prefixes.length > want) {
-    await ec2Call(UNASSIGN, () => ec2.unassignPrivateIpAddresses({ NetworkInterfaceId: eniId, Ipv4Prefixes: prefixes.slice(want) }));
-    return prefixes.slice(0, want);
-  }
-  return prefixes;
+  return have;
 }

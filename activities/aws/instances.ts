@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Instance } from '@aws-sdk/client-ec2';
 import { notInCluster, type InstanceFacts } from '../../common/device-slots.js';
 import { ERROR_TYPES } from '../../common/error-types.js';
-import { InFlight, TtlCache } from '../ttl-cache.js';
+import { CachedLoad } from '../ttl-cache.js';
 import type { Ec2Api } from './ec2-api.js';
 import { ec2Call } from './ec2-failure.js';
 import type { InstanceTypeProvider } from './instance-types.js';
@@ -22,8 +22,7 @@ const described = (inst: Instance & { InstanceId: string }): Described => ({
 });
 
 export class InstanceProvider {
-  private readonly cache = new TtlCache<InstanceFacts>(10 * 60_000);
-  private readonly inFlight = new InFlight<InstanceFacts>();
+  private readonly cache = new CachedLoad<InstanceFacts>(10 * 60_000);
   private readonly byId: KeyBatcher<Described | undefined>;
 
   constructor(
@@ -37,7 +36,7 @@ export class InstanceProvider {
 
   /** The instance's facts (cached). Fails when EC2 does not know it. */
   async facts(instanceId: string): Promise<InstanceFacts> {
-    return this.cache.get(instanceId) ?? this.inFlight.run(instanceId, () => this.load(instanceId));
+    return this.cache.get(instanceId, () => this.load(instanceId));
   }
 
   /** The instance's facts, or a non-retryable failure when it is not this cluster's (nothing is put on it). */
@@ -45,7 +44,7 @@ export class InstanceProvider {
     let facts = await this.facts(instanceId);
     if (notInCluster(facts, this.clusterName)) {
       // Read again before refusing: an instance tagged since it was cached must not wait out the cache.
-      this.cache.delete(instanceId);
+      this.cache.forget(instanceId);
       facts = await this.facts(instanceId);
     }
     const why = notInCluster(facts, this.clusterName);
@@ -57,9 +56,7 @@ export class InstanceProvider {
     const found = await this.byId.get(instanceId);
     if (!found) throw ApplicationFailure.nonRetryable(`DescribeInstances: the node's instance ${instanceId} does not exist (terminated?)`, 'InvalidInstanceID.NotFound');
     const limits = found.instanceType ? await this.types.limits(found.instanceType) : {};
-    const facts = { ...found, ...limits };
-    this.cache.set(instanceId, facts);
-    return facts;
+    return { ...found, ...limits };
   }
 
   private async describe(ids: string[]): Promise<Map<string, Described | undefined>> {

@@ -2,35 +2,30 @@
 // cached for a while. Concurrent lookups of the same references share one set of describes.
 import { ApplicationFailure } from '@temporalio/activity';
 import { ERROR_TYPES } from '../../common/error-types.js';
-import { InFlight, TtlCache } from '../ttl-cache.js';
+import { CachedLoad } from '../ttl-cache.js';
 import type { Ec2Api } from './ec2-api.js';
 import { ec2Call } from './ec2-failure.js';
 import { ambiguousName, hasNameTag, inTheNodesVpc, inVpc, lookupKey } from './vpc-names.js';
 
 export class SecurityGroupProvider {
-  private readonly cache: TtlCache<string[]>;
-  private readonly inFlight = new InFlight<string[]>();
+  private readonly cache: CachedLoad<string[]>;
 
   constructor(
     private readonly ec2: Pick<Ec2Api, 'describeSecurityGroups'>,
     ttlMs: number,
   ) {
-    this.cache = new TtlCache(ttlMs);
+    this.cache = new CachedLoad(ttlMs);
   }
 
   /** The groups' IDs, each once: those named by ID first; fails naming the field of the first one not usable. */
   async resolve(ids: string[], names: string[], vpcId?: string): Promise<string[]> {
-    const key = lookupKey(ids, names, vpcId);
-    return this.cache.get(key) ?? this.inFlight.run(key, () => this.load(key, ids, names, vpcId));
+    return this.cache.get(lookupKey(ids, names, vpcId), () => this.load(ids, names, vpcId));
   }
 
-  private async load(key: string, ids: string[], names: string[], vpcId?: string): Promise<string[]> {
-    const out = new Set<string>();
-    if (ids.length) for (const id of await this.byIds(ids, vpcId)) out.add(id);
-    if (names.length) for (const id of await this.byNames(names, vpcId)) out.add(id);
-    const list = [...out];
-    this.cache.set(key, list);
-    return list;
+  private async load(ids: string[], names: string[], vpcId?: string): Promise<string[]> {
+    const byId = ids.length ? await this.byIds(ids, vpcId) : [];
+    const byName = names.length ? await this.byNames(names, vpcId) : [];
+    return [...new Set([...byId, ...byName])];
   }
 
   private async byIds(ids: string[], vpcId?: string): Promise<string[]> {

@@ -3,7 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Subnet } from '@aws-sdk/client-ec2';
 import type { ResolvedSubnet } from '../../common/ec2-contract.js';
-import { InFlight, TtlCache } from '../ttl-cache.js';
+import { CachedLoad } from '../ttl-cache.js';
 import type { Ec2Api } from './ec2-api.js';
 import { ec2Call } from './ec2-failure.js';
 import { ambiguousName, hasNameTag, inTheNodesVpc, inVpc, lookupKey } from './vpc-names.js';
@@ -16,29 +16,25 @@ export const SUBNET_NAME_FIELD = 'spec.subnetName/subnetNames';
 const fielded = (s: Subnet, field: string): FieldedSubnet => ({ id: s.SubnetId!, cidr: s.CidrBlock, az: s.AvailabilityZone, vpcId: s.VpcId, field });
 
 export class SubnetProvider {
-  private readonly cache: TtlCache<FieldedSubnet[]>;
-  private readonly inFlight = new InFlight<FieldedSubnet[]>();
+  private readonly cache: CachedLoad<FieldedSubnet[]>;
 
   constructor(
     private readonly ec2: Pick<Ec2Api, 'describeSubnets'>,
     ttlMs: number,
   ) {
-    this.cache = new TtlCache(ttlMs);
+    this.cache = new CachedLoad(ttlMs);
   }
 
   /** The subnets named by ID, then by name (each once, in that order); fails naming the first one not found. */
   async resolve(ids: string[], names: string[], vpcId?: string): Promise<FieldedSubnet[]> {
-    const key = lookupKey(ids, names, vpcId);
-    return this.cache.get(key) ?? this.inFlight.run(key, () => this.load(key, ids, names, vpcId));
+    return this.cache.get(lookupKey(ids, names, vpcId), () => this.load(ids, names, vpcId));
   }
 
-  private async load(key: string, ids: string[], names: string[], vpcId?: string): Promise<FieldedSubnet[]> {
+  private async load(ids: string[], names: string[], vpcId?: string): Promise<FieldedSubnet[]> {
     const byId = ids.length ? await this.byIds(ids) : [];
     const byName = names.length ? await this.byNames(names, vpcId) : [];
     const seen = new Set<string>();
-    const subnets = [...byId, ...byName].filter((s) => (seen.has(s.id) ? false : (seen.add(s.id), true)));
-    this.cache.set(key, subnets);
-    return subnets;
+    return [...byId, ...byName].filter((s) => (seen.has(s.id) ? false : (seen.add(s.id), true)));
   }
 
   private async byIds(ids: string[]): Promise<FieldedSubnet[]> {
