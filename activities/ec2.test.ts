@@ -1,11 +1,13 @@
-// The EC2 activities against a fake EC2 client, in a mock activity context: the waits on the shared poller, the
-// DeleteOnTermination write after an attach, inspectPair, and the filtered describe of attachEni's check.
+// The EC2 activities against a fake SDK client (through the adapter activities/aws/ec2-api.ts), in a mock activity
+// context: the waits on the shared poller, the DeleteOnTermination write after an attach, inspectPair, and the
+// filtered describe of attachEni's check. The providers' own paths are tested in activities/aws/.
 import type { EC2Client, NetworkInterface } from '@aws-sdk/client-ec2';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createAddressParams, createEc2Activities } from './ec2.js';
-import { TransitionPoller, type PollerTimer } from './transition-poller.js';
+import { createEc2Activities } from './ec2.js';
+import { ec2ApiOf } from './aws/ec2-api.js';
+import { TransitionPoller, type PollerTimer } from './aws/transition-poller.js';
 
 const settle = () => new Promise((r) => setImmediate(r));
 
@@ -45,8 +47,10 @@ const awsError = (name: string, status: number, message = `${name} message`) => 
 function setup() {
   const ec2 = new FakeEc2();
   const timer = new ManualTimer();
-  const poller = new TransitionPoller({ ec2: ec2 as never, timer, log: () => undefined });
-  const acts = createEc2Activities({ ec2: ec2 as unknown as EC2Client, clusterName: 'c1', poller, batchDelayMs: 0 });
+  const client = ec2 as unknown as EC2Client;
+  // The poller takes the narrow API: the same client, through the same adapter the activities use.
+  const poller = new TransitionPoller({ ec2: ec2ApiOf(client), timer, log: () => undefined });
+  const acts = createEc2Activities({ ec2: client, clusterName: 'c1', poller, batchDelayMs: 0 });
   const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
   // i-1 is a node of cluster c1 (an m5.large: 3 network interfaces); i-9 is not.
   ec2.handlers.DescribeInstances = (i) => {
@@ -269,14 +273,5 @@ describe('attachEni', () => {
     // Cached once it passes: the next attach reads nothing.
     await env.run(acts.attachEni, { eniId: 'eni-2', instanceId: 'i-9', deviceIndex: 2, nodeName: 'node-1' });
     expect(ec2.names().filter((n) => n === 'DescribeInstances').length).toBe(describes + 1);
-  });
-});
-
-describe('addresses asked for at create', () => {
-  it('a prefix count goes with the create only when no address is named or counted (EC2 refuses the mix)', () => {
-    expect(createAddressParams({ ipv4PrefixCount: 2 })).toEqual({ Ipv4PrefixCount: 2 });
-    expect(createAddressParams({ secondaryIPv4Count: 3, ipv4PrefixCount: 1 })).toEqual({ SecondaryPrivateIpAddressCount: 3 });
-    expect(createAddressParams({ primaryIPv4Address: '10.0.1.50', ipv4PrefixCount: 1 })).toEqual({ PrivateIpAddress: '10.0.1.50' });
-    expect(createAddressParams(undefined)).toEqual({});
   });
 });

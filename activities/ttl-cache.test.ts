@@ -1,4 +1,4 @@
-import { InFlight } from './ttl-cache.js';
+import { CachedLoad, InFlight } from './ttl-cache.js';
 
 describe('InFlight', () => {
   it('shares one load among concurrent calls with the same key, and loads again once it settled', async () => {
@@ -19,5 +19,23 @@ describe('InFlight', () => {
     const shared = new InFlight<number>();
     await expect(shared.run('k', () => Promise.reject(new Error('throttled')))).rejects.toThrow('throttled');
     expect(await shared.run('k', () => Promise.resolve(1))).toBe(1);
+  });
+});
+
+describe('CachedLoad', () => {
+  it('loads a key once until its TTL passes or it is forgotten; a failure is not kept', async () => {
+    let now = 0;
+    const cache = new CachedLoad<number>(1000, () => now);
+    let loads = 0;
+    const load = () => (loads++, Promise.resolve(loads));
+    expect(await Promise.all([cache.get('k', load), cache.get('k', load)])).toEqual([1, 1]);
+    now = 999;
+    expect(await cache.get('k', load)).toBe(1);
+    now = 1000;
+    expect(await cache.get('k', load)).toBe(2);
+    cache.forget('k');
+    expect(await cache.get('k', load)).toBe(3);
+    await expect(cache.get('f', () => Promise.reject(new Error('throttled')))).rejects.toThrow('throttled');
+    expect(await cache.get('f', load)).toBe(4);
   });
 });

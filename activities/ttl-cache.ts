@@ -41,3 +41,29 @@ export class InFlight<V> {
     return p;
   }
 }
+
+/** A TtlCache filled on a miss by the caller's load; concurrent misses of one key share one load (InFlight). */
+export class CachedLoad<V> {
+  private readonly cache: TtlCache<V>;
+  private readonly inFlight = new InFlight<V>();
+
+  constructor(ttlMs: number, clock: () => number = Date.now) {
+    this.cache = new TtlCache(ttlMs, clock);
+  }
+
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    return (
+      this.cache.get(key) ??
+      this.inFlight.run(key, async () => {
+        const value = await load();
+        this.cache.set(key, value);
+        return value;
+      })
+    );
+  }
+
+  /** Drops the key's value: the next get loads afresh. */
+  forget(key: string): void {
+    this.cache.delete(key);
+  }
+}

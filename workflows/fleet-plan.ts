@@ -1,5 +1,5 @@
 // Pure decisions of the fleet sweep: which pairs drifted and which ENIs leaked.
-import type { EniInfo } from '../activities/ec2.js';
+import type { EniInfo } from '../common/ec2-contract.js';
 import type { RunningPair } from '../activities/fleet.js';
 import { TAG_CREATED_AT } from '../common/names.js';
 

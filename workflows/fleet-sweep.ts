@@ -1,7 +1,7 @@
 // The fleet sweep, run on a schedule: one bulk describe of this cluster's ENIs and one visibility list,
 // then signals only the pairs that drifted and deletes ENIs that leaked. Pairs at rest cost nothing.
 import { getExternalWorkflowHandle, log, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Ec2Activities } from '../activities/ec2.js';
+import type { Ec2Activities } from '../common/ec2-contract.js';
 import type { FleetActivities } from '../activities/fleet.js';
 import type { RepairRequest } from '../common/lifecycle-contract.js';
 import { SIGNAL_REPAIR } from '../common/names.js';

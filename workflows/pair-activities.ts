@@ -1,7 +1,7 @@
 // The activities a pair's lifecycle calls, with their options: EC2 on the controller queue, Kubernetes reports on
 // the controller's kube queue, the node agent on the node's own queue.
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Ec2Activities } from '../activities/ec2.js';
+import type { Ec2Activities } from '../common/ec2-contract.js';
 import type { KubeActivities } from '../activities/kube.js';
 import type { NodeAgentActivities } from '../common/node-agent-contract.js';
 import { NODE_AGENT_ERRORS } from '../common/node-agent-contract.js';

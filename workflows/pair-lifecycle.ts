@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CarriedState, DesiredPair, EniRecord, LifecycleInput } from '../common/lifecycle-contract.js';
-import type { ResolvedNetwork } from '../activities/ec2.js';
+import type { ResolvedNetwork } from '../common/ec2-contract.js';
 import { addressLimitProblem, addressesMatch, primaryAddressProblem, wantsAddresses, type AddressLimit } from '../common/eni-addresses.js';
 import { ERROR_TYPES } from '../common/error-types.js';
 import { noFreeSlotMessage } from '../common/device-slots.js';

@@ -12,7 +12,7 @@ import {
   planPair,
   securityGroupsDiffer,
 } from './plan.js';
-import type { EniInfo } from '../activities/ec2.js';
+import type { EniInfo } from '../common/ec2-contract.js';
 import { parseSpec, type NodeENISpec } from '../common/nodeeni.js';
 import type { DesiredPair, EniRecord } from '../common/lifecycle-contract.js';
 

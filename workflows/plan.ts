@@ -3,7 +3,7 @@
 import type { AttachmentStatus, AttachmentPhase, NodeENISpec } from '../common/nodeeni.js';
 import { dpdkEnabled } from '../common/spec-fields.js';
 import type { EniRecord, DesiredPair } from '../common/lifecycle-contract.js';
-import type { EniInfo, ResolvedSubnet } from '../activities/ec2.js';
+import type { EniInfo, ResolvedSubnet } from '../common/ec2-contract.js';
 import type { ConfigureInterfaceInput, ConfigureInterfaceResult } from '../common/node-agent-contract.js';
 import { isLiveAttachment } from '../common/error-types.js';
 import { addressStatus, type EniAddresses } from '../common/eni-addresses.js';

@@ -28,7 +28,7 @@ import {
   waitHeld,
   xmlValue,
 } from '../support/crash.js';
-import { clientToken } from '../../activities/ec2.js';
+import { clientToken } from '../../activities/aws/eni-writes.js';
 import { NODEENI_FINALIZER, SIGNAL_SPEC, lifecycleWorkflowId } from '../../common/names.js';
 
 describe('kill -9 of the controller while converging', () => {

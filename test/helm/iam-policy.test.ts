@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../dev/stack/paths.js';
-import { creationTags, identityTags } from '../../activities/eni-tags.js';
+import { creationTags, identityTags } from '../../activities/aws/eni-tags.js';
 import { TAG_CLUSTER, TAG_GO_MANAGED_BY, TAG_NODEENI } from '../../common/names.js';
 
 interface Statement {

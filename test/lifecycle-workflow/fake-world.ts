@@ -2,7 +2,7 @@
 // record of every call in order, the reports the pair wrote, and hooks a test uses to hold or fail a call.
 // Pure test support: no network, no timers of its own.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { EniInfo } from '../../activities/ec2.js';
+import type { EniInfo } from '../../common/ec2-contract.js';
 import type { PairReportInput } from '../../activities/kube.js';
 import type { AttachmentStatus } from '../../common/nodeeni.js';
 import type { ConfigureInterfaceInput, ConfigureInterfaceResult } from '../../common/node-agent-contract.js';

@@ -1,5 +1,5 @@
 // The tags every ENI of this controller carries. Pure, so the workflow and tests share it.
-import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NAME, TAG_NO_MANAGE, TAG_NODE, TAG_NODEENI, TAG_SUBNET } from '../common/names.js';
+import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NAME, TAG_NO_MANAGE, TAG_NODE, TAG_NODEENI, TAG_SUBNET } from '../../common/names.js';
 
 export interface EniIdentity {
   nodeENI: string;

@@ -1,9 +1,10 @@
 // The attach and detach waits of one worker process, served together: every tick, one DescribeNetworkInterfaces
 // filtered by `network-interface-id` for all the ENIs being waited on (up to 200 IDs per call), instead of one
 // describe per ENI per wait. A filtered describe takes from EC2's larger describe bucket (100, 20/s).
-import { ERROR_TYPES, isLiveAttachment } from '../common/error-types.js';
-import { DescribeNetworkInterfacesCommand, type DescribeNetworkInterfacesCommandOutput, type NetworkInterface } from '@aws-sdk/client-ec2';
+import { ERROR_TYPES, isLiveAttachment } from '../../common/error-types.js';
+import type { NetworkInterface } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Ec2Api } from './ec2-api.js';
 import { classifyEc2Error } from './ec2-errors.js';
 
 export const MAX_IDS_PER_DESCRIBE = 200;
@@ -15,10 +16,8 @@ export interface PollerTimer {
 
 const realTimer: PollerTimer = { set: (fn, ms) => void setTimeout(fn, ms) };
 
-/** The part of the EC2 client the poller uses (an EC2Client is one). */
-export interface DescribeClient {
-  send(command: DescribeNetworkInterfacesCommand): Promise<DescribeNetworkInterfacesCommandOutput>;
-}
+/** The part of EC2 the poller uses. */
+export type DescribeClient = Pick<Ec2Api, 'describeNetworkInterfaces'>;
 
 export interface TransitionPollerOptions {
   ec2: DescribeClient;
@@ -208,7 +207,7 @@ export class TransitionPoller {
     let token: string | undefined;
     do {
       this.describes++;
-      const r = await this.o.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: ids }], NextToken: token }));
+      const r = await this.o.ec2.describeNetworkInterfaces({ Filters: [{ Name: 'network-interface-id', Values: ids }], NextToken: token });
       for (const n of r.NetworkInterfaces ?? []) if (n.NetworkInterfaceId) found.set(n.NetworkInterfaceId, n);
       token = r.NextToken;
     } while (token);

@@ -1,4 +1,5 @@
-import type { AttachmentStatus, DescribeNetworkInterfacesCommand, DescribeNetworkInterfacesCommandOutput, NetworkInterface } from '@aws-sdk/client-ec2';
+import type { AttachmentStatus, NetworkInterface } from '@aws-sdk/client-ec2';
+import type { Ec2Api } from './ec2-api.js';
 import { DescribeFailed, MAX_IDS_PER_DESCRIBE, TransitionPoller, type DescribeClient, type PollerTimer, type WaitProgress } from './transition-poller.js';
 
 /** Timers the test fires by hand. */
@@ -24,13 +25,13 @@ class FakeEc2 implements DescribeClient {
   enis = new Map<string, NetworkInterface>();
   calls: string[][] = [];
   fail: unknown[] = [];
-  async send(command: DescribeNetworkInterfacesCommand): Promise<DescribeNetworkInterfacesCommandOutput> {
-    const filter = command.input.Filters?.find((f) => f.Name === 'network-interface-id');
-    if (!filter || command.input.NetworkInterfaceIds) throw new Error('expected a network-interface-id filter and no IDs');
+  async describeNetworkInterfaces(input: Parameters<Ec2Api['describeNetworkInterfaces']>[0]): ReturnType<Ec2Api['describeNetworkInterfaces']> {
+    const filter = input.Filters.find((f) => f.Name === 'network-interface-id');
+    if (!filter || 'NetworkInterfaceIds' in input) throw new Error('expected a network-interface-id filter and no IDs');
     this.calls.push(filter.Values ?? []);
     const err = this.fail.shift();
     if (err) throw err;
-    return { $metadata: {}, NetworkInterfaces: (filter.Values ?? []).flatMap((id) => (this.enis.has(id) ? [this.enis.get(id)!] : [])) };
+    return { NetworkInterfaces: (filter.Values ?? []).flatMap((id) => (this.enis.has(id) ? [this.enis.get(id)!] : [])) };
   }
   attaching(id: string, attachmentId = `attach-${id}`): void {
     this.enis.set(id, { NetworkInterfaceId: id, Status: 'in-use', Attachment: { AttachmentId: attachmentId, Status: 'attaching', DeleteOnTermination: false } });
@@ -147,8 +148,8 @@ describe('TransitionPoller', () => {
     ec2.available('eni-1');
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const send = ec2.send.bind(ec2);
-    ec2.send = async (c) => {
+    const send = ec2.describeNetworkInterfaces.bind(ec2);
+    ec2.describeNetworkInterfaces = async (c) => {
       const out = await send(c); // the answer as of the call
       await held;
       return out;
@@ -161,7 +162,7 @@ describe('TransitionPoller', () => {
     await settle();
     // That answer ends the detach wait; read for the attach wait it would say AttachmentLost.
     expect([detach.state, attach.state]).toEqual(['resolved', 'pending']);
-    ec2.send = send;
+    ec2.describeNetworkInterfaces = send;
     await timer.fire();
     expect(attach.state).toBe('pending');
     ec2.setAttachment('eni-1', 'attached');

@@ -1,6 +1,6 @@
 // Classifies EC2 errors into retryable and not, keeping AWS's code and message for the user.
 // Pure: unit-tested without EC2.
-import { ERROR_TYPES } from '../common/error-types.js';
+import { ERROR_TYPES } from '../../common/error-types.js';
 
 export interface ClassifiedError {
   code: string;
