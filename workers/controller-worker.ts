@@ -14,8 +14,8 @@ import { createKubeActivities, kubeProviderIdLookup } from '../activities/kube.j
 import { NodeInstanceCheck } from '../activities/node-check.js';
 import { createFleetActivities } from '../activities/fleet.js';
 import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID, kubeTaskQueue, SEARCH_ATTRIBUTES, WORKFLOW_TYPE_FLEET } from '../common/names.js';
-import { makeEc2Client } from './ec2-client.js';
-import { Ec2Budget, type BudgetSettings } from './ec2-budget.js';
+import { makeEc2Client } from '../activities/aws/ec2-client.js';
+import { Ec2Budget, type BudgetSettings } from '../activities/aws/ec2-budget.js';
 import type { ControllerMetrics } from './metrics.js';
 import { countLeakDeletes } from './leak-metrics.js';
 

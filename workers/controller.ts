@@ -9,9 +9,9 @@ import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID } from '../common/names.js';
 import { ControllerMetrics, serveMetrics } from './metrics.js';
 import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions, type TemporalConnectionSettings } from '../common/temporal-connection.js';
 import { Readiness, retryUntilReady } from './readiness.js';
-import { Ec2BudgetEnvSchema } from './ec2-budget.js';
+import { Ec2BudgetEnvSchema } from '../activities/aws/ec2-budget.js';
 import { ClusterNameSchema } from './cluster-name.js';
-import { ReadinessGateEnvSchema, readinessGateFromEnv } from './readiness-gate-env.js';
+import { ReadinessGateEnvSchema, readinessGateFromEnv } from '../watcher/readiness-gate-env.js';
 import { LOG_LEVELS, createLogger, messageLogger, temporalLogger, type Pino } from '../common/logger.js';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');

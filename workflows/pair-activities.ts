@@ -14,7 +14,7 @@ const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
  * retried on the failed-pair backoff instead of retrying silently forever.
  */
 export const CONVERGE_ATTEMPTS = 7;
-// EC2 calls are short, but the EC2 budget (workers/ec2-budget.ts) may hold one for minutes while a fleet
+// EC2 calls are short, but the EC2 budget (activities/aws/ec2-budget.ts) may hold one for minutes while a fleet
 // converges: it heartbeats meanwhile, so a worker that died is noticed within a minute and the call retried.
 export const ec2Options: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout: '1m', retry: { ...RETRY, maximumAttempts: CONVERGE_ATTEMPTS } };
 /** Freeing an ENI (detach, delete, compensation) retries until it succeeds: a release must finish. */

@@ -38,7 +38,7 @@ const PERMANENT = new Set([
   'IdempotentParameterMismatch',
 ]);
 
-/** Codes of transient states and service trouble: retried with backoff. Ec2BudgetExceeded is the controller's own budget (workers/ec2-budget.ts). */
+/** Codes of transient states and service trouble: retried with backoff. Ec2BudgetExceeded is the controller's own budget (activities/aws/ec2-budget.ts). */
 const THROTTLING = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled', 'Ec2BudgetExceeded']);
 const TRANSIENT = new Set([
   'InternalError',

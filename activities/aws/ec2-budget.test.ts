@@ -1,7 +1,7 @@
 import { AttachNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { classifyEc2Error } from '../activities/aws/ec2-errors.js';
+import { classifyEc2Error } from './ec2-errors.js';
 import { addEc2BudgetMiddleware, bucketKey, bucketSpec, Ec2Budget, Ec2BudgetEnvSchema, Ec2BudgetExceeded, type BudgetClock } from './ec2-budget.js';
-import { parseEnvOrExit } from '../common/temporal-connection.js';
+import { parseEnvOrExit } from '../../common/temporal-connection.js';
 
 /** A clock that moves only when the test says so, firing due timers in order. */
 class FakeClock implements BudgetClock {

@@ -1,6 +1,6 @@
 // The EC2 client: one attempt per call (Temporal's retry policy owns backoff, so retries do not multiply),
 // an optional endpoint override (emulators, VPC endpoints), a middleware that counts calls, and optionally the
-// per-action EC2 budget (workers/ec2-budget.ts) every call waits on.
+// per-action EC2 budget (activities/aws/ec2-budget.ts) every call waits on.
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { addEc2BudgetMiddleware, type Ec2Budget } from './ec2-budget.js';
 

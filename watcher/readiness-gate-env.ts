@@ -1,7 +1,7 @@
 // The readiness gate's settings in the controller's environment (part of workers/controller.ts ControllerEnvSchema),
 // each checked with a message naming the variable and the reason.
 import { z } from 'zod';
-import { DEFAULT_LABEL, DEFAULT_TAINT_KEY, parseGateLabel, parseGateNodeSelector, qualifiedNameError, type ReadinessGate } from '../watcher/node-readiness.js';
+import { DEFAULT_LABEL, DEFAULT_TAINT_KEY, parseGateLabel, parseGateNodeSelector, qualifiedNameError, type ReadinessGate } from './node-readiness.js';
 
 function parsed<T>(setting: string, parse: (s: string) => T) {
   return (s: string, ctx: z.RefinementCtx): T => {
