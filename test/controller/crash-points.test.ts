@@ -189,10 +189,14 @@ describe('kill -9 of the controller before CreateNetworkInterface reaches EC2', 
     const [subnet] = subnets();
     const mark = (await proxy.calls()).total;
     await c.apply(nodeENI(c, name, [subnet!]));
-    // One pair's create went out; the other's is in flight in its activity, waiting for a token.
+    // One pair's create went out; the other's is in flight in its activity, waiting for a token. The pair whose ENI
+    // was made may still show its createEni as started (its completion not yet recorded): the waiting one is the
+    // node without an ENI.
     const waiting = await eventually('one ENI made, the other create waiting in the budget', async () => {
-      if ((await enisOf(c, name)).length !== 1) return false;
-      for (const n of c.nodes) {
+      const made = await enisOf(c, name);
+      if (made.length !== 1) return false;
+      const madeFor = tagsOf(made[0]!).Node;
+      for (const n of c.nodes.filter((x) => x.name !== madeFor)) {
         const d = await client.workflow.getHandle(lifecycleWorkflowId(name, n.name)).describe();
         const p = (d.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'createEni' && Number(a.state) === 2); // STARTED
         if (p) return n;
