@@ -35,7 +35,8 @@ const INSTANCE_CLUSTER_TAG = 'kubernetes.io/cluster/${CLUSTER_NAME}';
 function ec2ActionsInCode(): string[] {
   const found = new Set<string>();
   for (const dir of ['activities', 'workers', 'workflows']) {
-    for (const f of fs.readdirSync(path.join(REPO_ROOT, dir))) {
+    // Recursive: the EC2 commands are sent from activities/aws/.
+    for (const f of fs.readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: 'utf8' })) {
       if (!f.endsWith('.ts') || f.endsWith('.test.ts')) continue;
       const src = fs.readFileSync(path.join(REPO_ROOT, dir, f), 'utf8');
       for (const m of src.matchAll(/new ([A-Z][A-Za-z]+)Command\(/g)) found.add(`ec2:${m[1]}`);
