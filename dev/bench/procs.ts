@@ -14,12 +14,19 @@ export interface ProcSample {
   alive: boolean;
 }
 
+/** A process's CPU times from /proc/<pid>/stat, seconds: its own (utime + stime) and its reaped children's. */
+function statTimes(pid: number): { own: number; reaped: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces): state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { own: (f[11]! + f[12]!) / CLK_TCK, reaped: (f[13]! + f[14]!) / CLK_TCK };
+}
+
 /** utime + stime + cutime + cstime of one process, seconds (0 when it is gone). */
 function ownAndReapedCpuS(pid: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+    const t = statTimes(pid);
+    return t.own + t.reaped;
   } catch {
     return 0;
   }
@@ -54,10 +61,7 @@ export function sampleProc(pid: number): ProcSample {
     return { cpuS: (u.user + u.system) / 1e6, peakMiB: process.resourceUsage().maxRSS / 1024, alive: true };
   }
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces): state is field 3, utime 14, stime 15.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpuS = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    const cpuS = statTimes(pid).own;
     const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return { cpuS, peakMiB: Number(hwm ?? 0) / 1024, alive: true };
   } catch {

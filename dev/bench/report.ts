@@ -1,6 +1,7 @@
 // Tables of a benchmark: plain text for the terminal, Markdown for the results file and the README section.
 import { ACTION_RULE, totalActions, type Tally } from './actions.js';
 import type { BucketSpec } from '../stack/ec2-buckets.js';
+import { CLUSTER_COMPONENTS } from '../stack/temporal-cluster.js';
 import type { ProxyCalls } from './ec2-env.js';
 import type { RunResult } from './fleet-run.js';
 
@@ -57,7 +58,7 @@ const nodeSide = (r: RunResult) => (r.agent === 'real' ? 'SimulatedNode + real a
 const scenario = (r: RunResult) => `${r.label}${r.temporal?.mode === 'cluster' ? ' [cluster]' : ''}${r.latencyMs ? ` (+${r.latencyMs} ms/call)` : ''}`;
 
 /** The Temporal processes of a run's CPU table: the dev server, or the cluster's services and PostgreSQL. */
-const TEMPORAL_PROCS = ['temporal', 'temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker', 'postgres'];
+const TEMPORAL_PROCS: readonly string[] = ['temporal', ...CLUSTER_COMPONENTS];
 
 /** What the Temporal engine spent per ENI: its processes' CPU and, on the cluster, PostgreSQL's writes. */
 export function temporalTable(runs: RunResult[]): Table {
