@@ -25,7 +25,7 @@ async function main(cmd: string | undefined, arg: string | undefined): Promise<v
       const s = await startStack({ progress: say, instances: Number(process.env.MULTI_ENI_INSTANCES ?? 4), temporal: temporalFlag(process.argv.slice(3)) });
       console.log(`
 Temporal      ${s.temporal.address} (namespace ${s.temporal.namespace}, ${s.temporal.mode === 'cluster' ? 'cluster: postgres + frontend, history, matching, worker' : 'dev server'})
-Temporal UI   ${s.temporal.uiUrl || '(none in cluster mode)'}
+Temporal UI   ${s.temporal.uiUrl}
 kube-apiserver ${s.kube.server}   export KUBECONFIG=${s.kube.kubeconfig}
 EC2 (proxy)   ${s.ec2.endpoint}   moto ${s.ec2.motoEndpoint}   faults ${s.ec2.proxyControl}
 logs          ${s.dir}/logs

@@ -116,6 +116,7 @@ fi
 # Measured cold on this 2-core machine (empty Go build cache, sharing the CPU with a kube-apiserver build): see
 # README "Temporal as a cluster". Warm: nothing is built.
 TEMPORAL_SERVER_VERSION="1.31.2"
+TEMPORAL_UI_VERSION="2.52.0"  # the chart 1.6.0's web image tag
 want_cluster=""
 for a in "$@"; do [ "$a" = "--temporal-cluster" ] && want_cluster=1; done
 [ "${MULTI_ENI_TEMPORAL:-}" = "cluster" ] && want_cluster=1
@@ -139,6 +140,18 @@ if [ -n "$want_cluster" ]; then
   fi
   ln -sf "$TS_DIR/temporal-server" "$BIN/temporal-server"
   ln -sf "$TS_DIR/temporal-sql-tool" "$BIN/temporal-sql-tool"
+  # The Web UI: ui-server at the chart's UI version; its module embeds the built UI (ui/assets), so a go install is all.
+  UI_DIR="$CACHE/temporal-ui-server-$TEMPORAL_UI_VERSION"
+  if [ ! -x "$UI_DIR/temporal-ui-server" ]; then
+    say "temporal ui-server $TEMPORAL_UI_VERSION (go install, about a minute cold)"
+    rm -rf "$UI_DIR.tmp"; mkdir -p "$UI_DIR.tmp"
+    GOBIN="$UI_DIR.tmp" go install "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_VERSION" >&2
+    mv "$UI_DIR.tmp/server" "$UI_DIR.tmp/temporal-ui-server"
+    rm -rf "$UI_DIR"; mv "$UI_DIR.tmp" "$UI_DIR"
+  else
+    say "temporal ui-server $TEMPORAL_UI_VERSION: cached"
+  fi
+  ln -sf "$UI_DIR/temporal-ui-server" "$BIN/temporal-ui-server"
   # PostgreSQL: Debian's binaries (initdb, postgres, pg_ctl); installing the package never starts a server of ours.
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
   if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/postgres" ]; then

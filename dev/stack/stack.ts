@@ -16,7 +16,7 @@ export interface StackState {
   ports: StackPorts;
   pids: Record<string, number>;
   logs: Record<string, string>;
-  /** mode: the dev server (SQLite, Web UI) or the cluster (PostgreSQL + four services, no Web UI: uiUrl is empty). */
+  /** mode: the dev server (SQLite, its Web UI) or the cluster (PostgreSQL, the four services, ui-server): the UI on the same port either way. */
   temporal: { address: string; namespace: string; uiUrl: string; mode: TemporalMode };
   kube: { server: string; kubeconfig: string; pki: Pki };
   ec2: { region: string; motoEndpoint: string; endpoint: string; proxyControl: string };
@@ -300,7 +300,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackState> {
       ports,
       pids: Object.fromEntries(started.map((s) => [s.name, s.pid])),
       logs: Object.fromEntries(started.map((s) => [s.name, s.log])),
-      temporal: { address: `127.0.0.1:${ports.temporal}`, namespace: 'default', uiUrl: mode === 'dev' ? `http://127.0.0.1:${ports.temporalUi}` : '', mode },
+      temporal: { address: `127.0.0.1:${ports.temporal}`, namespace: 'default', uiUrl: `http://127.0.0.1:${ports.temporalUi}`, mode },
       kube: { server, kubeconfig, pki },
       ec2: {
         region: seed.region,

@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import { CLUSTER_COMPONENTS, clusterConfigYaml, clusterPortList, clusterPorts, schemaSteps, temporalMode } from './temporal-cluster.js';
+import { CLUSTER_COMPONENTS, clusterConfigYaml, clusterPortList, clusterPorts, schemaSteps, temporalMode, uiConfigYaml } from './temporal-cluster.js';
 import { stackPorts } from './paths.js';
 
 interface Cfg {
@@ -31,11 +31,18 @@ describe('Temporal cluster config', () => {
     expect(cfg.clusterMetadata.masterClusterName).toBe(cfg.clusterMetadata.currentClusterName);
   });
 
-  it('never collides with the ports of the rest of the stack', () => {
-    const stack = Object.values(stackPorts(19200)).filter((p) => p !== stackPorts(19200).temporal);
+  it('never collides with the ports of the rest of the stack (the dev server\'s gRPC and UI ports it takes over)', () => {
+    const { temporal, temporalUi } = stackPorts(19200);
+    expect([ports.frontend.grpc, ports.ui]).toEqual([temporal, temporalUi]);
+    const stack = Object.values(stackPorts(19200)).filter((p) => p !== temporal && p !== temporalUi);
     const mine = clusterPortList(ports);
     expect(new Set(mine).size).toBe(mine.length);
     expect(mine.filter((p) => stack.includes(p))).toEqual([]);
+  });
+
+  it('points the Web UI at the frontend, on loopback at the dev server\'s UI port', () => {
+    const ui = yaml.load(uiConfigYaml(ports)) as Record<string, unknown>;
+    expect(ui).toMatchObject({ temporalGrpcAddress: `127.0.0.1:${stackPorts(19200).temporal}`, host: '127.0.0.1', port: stackPorts(19200).temporalUi, enableUi: true, defaultNamespace: 'default' });
   });
 
   it('takes the shard count it is given and refuses a nonsensical one', () => {
@@ -61,6 +68,6 @@ describe('Temporal cluster config', () => {
     expect(temporalMode({})).toBe('dev');
     expect(temporalMode({ MULTI_ENI_TEMPORAL: 'cluster' })).toBe('cluster');
     expect(() => temporalMode({ MULTI_ENI_TEMPORAL: 'eks' })).toThrow(/dev or cluster/);
-    expect(CLUSTER_COMPONENTS).toEqual(['postgres', 'temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker']);
+    expect(CLUSTER_COMPONENTS).toEqual(['postgres', 'temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker', 'temporal-ui']);
   });
 });
