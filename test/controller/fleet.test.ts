@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, DetachNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
 import { clusterForSuite } from '../support/cluster.js';
-import { eventually, stack, temporalClient } from '../support/env.js';
+import { eventually, stack, temporalClient, uniq } from '../support/env.js';
 
 /** A loopback port free now (asked synchronously: the suite's controller environment is fixed when it is declared). */
 function freePortSync(): number {
@@ -35,15 +35,20 @@ describe('fleet sweep', () => {
     await connection.close();
   }
 
+  // The seed under a name of this suite's own: other suites apply the same seed to the shared apiserver.
+  const name = uniq('fleet-jumbo');
+
   it('an ENI deleted outside the controller is recreated and configured again', async () => {
-    await c.apply(c.seed('jumbo-frames.yaml'));
-    const first = (await c.waitReady('jumbo-frames-eni', 1)).status!.attachments![0]!;
+    const obj = c.seed('jumbo-frames.yaml');
+    obj.metadata.name = name;
+    await c.apply(obj);
+    const first = (await c.waitReady(name, 1)).status!.attachments![0]!;
     // Someone deletes the ENI in the console: detach, then delete.
     await c.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: first.attachmentID }));
     await c.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: first.eniID }));
     await sweep();
     const repaired = await eventually('a new ENI Ready', async () => {
-      const a = (await c.get('jumbo-frames-eni'))?.status?.attachments?.[0];
+      const a = (await c.get(name))?.status?.attachments?.[0];
       return a && a.phase === 'Ready' && a.eniID !== first.eniID ? a : false;
     });
     expect(repaired).toMatchObject({ deviceIndex: 2, interfaceName: 'eth2', mtu: 9001 });
@@ -78,7 +83,7 @@ describe('fleet sweep', () => {
       ).NetworkInterface!.NetworkInterfaceId!;
     const leaked = await make('2026-01-01T00:00:00.000Z');
     const young = await make(new Date().toISOString());
-    const held = (await c.get('jumbo-frames-eni'))!.status!.attachments![0]!.eniID!;
+    const held = (await c.get(name))!.status!.attachments![0]!.eniID!;
     await sweep();
     const exists = async (id: string) => {
       try {
