@@ -1,15 +1,21 @@
 // What the crash tests share: NodeENIs scoped to a test cluster, straight looks at EC2 (the emulator, not the
-// controller's calls), the EC2 proxy's held answers, kill -9 and restart of the controller, and the check a user
-// makes after the dust settles (exactly one ENI per NodeENI, node and subnet, attached where the spec says).
-import { DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
+// controller's calls), the EC2 proxy's held answers, kill -9 and restart of the controller or of a node agent, the
+// clusters the crash points need, and the check a user makes after the dust settles (exactly one ENI per NodeENI,
+// node and subnet, attached where the spec says).
+import { CreateTagsCommand, DescribeNetworkInterfacesCommand, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { TestCluster } from './cluster.js';
 import { eventually, stack } from './env.js';
+import type { NodeProcess } from './node-process.js';
 import { hold, proxy, type HeldCall, type ProxyCalls } from './proxy.js';
+import { clusterTagKey } from '../../common/device-slots.js';
 import type { NodeENI } from '../../common/nodeeni.js';
+import { isUp, type NsLink } from '../../dev/stack/sim/netns.js';
 
 export const DEVICE_INDEX = 2;
 // The EC2 activities' startToCloseTimeout is 30 s: a call lost with the worker is retried after that.
 export const AFTER_CRASH_MS = 150_000;
+// The retried configure starts once Temporal has noticed the dead agent worker: the agent's heartbeat timeout (30 s).
+const AGENT_AFTER_CRASH_MS = 120_000;
 
 export type CallRecord = ProxyCalls['recent'][number] & { replayed?: boolean };
 
@@ -117,11 +123,12 @@ export async function callsSince(mark: number): Promise<CallRecord[]> {
 
 /**
  * What a user checks after the dust settles: in EC2 exactly one ENI per (NodeENI, node, subnet), attached
- * to the node's instance at deviceIndex + the subnet's position, nothing else attached to the instances;
- * the NodeENI's status names exactly those ENIs, all Ready.
+ * to the node's instance at the spec's deviceIndex (DEVICE_INDEX if it names none) + the subnet's position, nothing
+ * else attached to the instances; the NodeENI's status names exactly those ENIs, all Ready.
  */
 export async function expectOneEniPerSubnet(c: TestCluster, obj: NodeENI, subnets: string[]): Promise<Map<string, NetworkInterface>> {
   const name = obj.metadata.name;
+  const base = obj.spec.deviceIndex ?? DEVICE_INDEX;
   const enis = await enisOf(c, name);
   expect(enis).toHaveLength(c.nodes.length * subnets.length);
   const byKey = new Map<string, NetworkInterface>();
@@ -132,10 +139,10 @@ export async function expectOneEniPerSubnet(c: TestCluster, obj: NodeENI, subnet
       const e = mine[0]!;
       expect(tagsOf(e)).toMatchObject({ NodeENI: name, Node: n.name, SubnetID: subnet, 'multi-eni.networking.k8s.aws/cluster': c.clusterName });
       expect(e.Status).toBe('in-use');
-      expect(e.Attachment).toMatchObject({ InstanceId: n.instanceId, DeviceIndex: DEVICE_INDEX + pos, Status: 'attached' });
+      expect(e.Attachment).toMatchObject({ InstanceId: n.instanceId, DeviceIndex: base + pos, Status: 'attached' });
       const a = obj.status?.attachments?.filter((x) => x.nodeID === n.name && x.subnetID === subnet) ?? [];
       expect(a).toHaveLength(1);
-      expect(a[0]).toMatchObject({ eniID: e.NetworkInterfaceId, instanceID: n.instanceId, deviceIndex: DEVICE_INDEX + pos, attachmentID: e.Attachment!.AttachmentId, phase: 'Ready', status: 'attached' });
+      expect(a[0]).toMatchObject({ eniID: e.NetworkInterfaceId, instanceID: n.instanceId, deviceIndex: base + pos, attachmentID: e.Attachment!.AttachmentId, phase: 'Ready', status: 'attached' });
       byKey.set(`${n.name}/${subnet}`, e);
     }
     // No stray ENI (untagged, or a duplicate) attached to the instance either.
@@ -147,9 +154,9 @@ export async function expectOneEniPerSubnet(c: TestCluster, obj: NodeENI, subnet
 }
 
 /** Deletes the NodeENI and checks that nothing is left of it in EC2. */
-export async function deleteAndExpectNoLeak(c: TestCluster, name: string): Promise<void> {
+export async function deleteAndExpectNoLeak(c: TestCluster, name: string, timeoutMs = AFTER_CRASH_MS): Promise<void> {
   await c.delete(name);
-  await c.waitGone(name, AFTER_CRASH_MS);
+  await c.waitGone(name, timeoutMs);
   expect(await enisOf(c, name)).toEqual([]);
 }
 
@@ -180,3 +187,99 @@ export async function cleanUp(c: TestCluster): Promise<void> {
   await c.teardown();
   await proxy.reset();
 }
+
+/** After each crash point: every node's instance tagged for the cluster again, no node agent held or dead, then afterTest. */
+export async function afterCrashPoint(c: TestCluster, name: string | undefined): Promise<void> {
+  // Whatever a failed test left: every node's instance carries the cluster tag again.
+  await c.ec2.send(new CreateTagsCommand({ Resources: c.nodes.map((n) => n.instanceId), Tags: [{ Key: clusterTagKey(c.clusterName), Value: 'owned' }] }));
+  // An agent left held (or killed and not started again) is started afresh, so the releases can run.
+  for (const n of c.nodes) {
+    if (n.proc && (n.proc.holding || n.proc.pid === undefined)) {
+      await n.proc.kill9();
+      await n.proc.start();
+    }
+  }
+  await afterTest(c, name);
+}
+
+/**
+ * The clusters the crash points run on, each made with the EC2 proxy reset first. `crash-test` labels the nodes
+ * nodeENI() selects; the node run as a process carries the `ng` label the seed manifests select.
+ */
+export const CLUSTER_KINDS = {
+  'two plain nodes': async () => {
+    await proxy.reset();
+    return newCluster(2);
+  },
+  // A pair at rest continues as new once its history passes 20 events: after every pass.
+  'two nodes, LIFECYCLE_HISTORY_LIMIT=20': async () => {
+    await proxy.reset();
+    return newCluster(2, { LIFECYCLE_HISTORY_LIMIT: '20' });
+  },
+  // One create token, refilled after 250 s (under the budget's 8-minute wait limit): the second pair's create
+  // waits in the controller's EC2 budget (in-process, heartbeating), not yet sent.
+  'two nodes, a one-create EC2 budget': async () => {
+    await proxy.reset();
+    return newCluster(2, { EC2_BUDGET_OVERRIDES: JSON.stringify({ CreateNetworkInterface: { capacity: 1, ratePerSecond: 0.004 } }) });
+  },
+  // The agent runs as a process of its own (dev/stack/sim/node-process.ts), over a node dir and network namespace
+  // that outlive it, as on a real node.
+  'one node run as a process': async () => {
+    const c = new TestCluster();
+    await proxy.reset();
+    await c.addNodes(1, { ng: c.nodeGroup }, { process: true });
+    c.controller.start();
+    return c;
+  },
+} satisfies Record<string, () => Promise<TestCluster>>;
+export type ClusterKind = keyof typeof CLUSTER_KINDS;
+
+/** The clusters made so far, one per kind: made when first asked for, torn down by kind. */
+export class CrashClusters {
+  private readonly made = new Map<ClusterKind, Promise<TestCluster>>();
+
+  get(kind: ClusterKind): Promise<TestCluster> {
+    let c = this.made.get(kind);
+    if (!c) this.made.set(kind, (c = CLUSTER_KINDS[kind]()));
+    return c;
+  }
+
+  async tearDown(kind: ClusterKind): Promise<void> {
+    const made = this.made.get(kind);
+    this.made.delete(kind);
+    const c = await made?.catch(() => undefined); // a cluster that failed to start failed its tests already
+    if (c) await cleanUp(c);
+  }
+}
+
+/** The process of the cluster's node run as a process. */
+export function agentOf(c: TestCluster): NodeProcess {
+  const p = c.node(0).proc;
+  if (!p) throw new Error(`${c.node(0).name} does not run as a process`);
+  return p;
+}
+
+/** What a crash point kills: how, and how long the work it held takes to be picked up again after the restart. */
+export const KILLED = {
+  controller: { afterCrashMs: AFTER_CRASH_MS, crashAndRestart },
+  'node agent': {
+    afterCrashMs: AGENT_AFTER_CRASH_MS,
+    /** kill -9 of the node's agent process; started again over the same node (its sysfs, links, state dir). */
+    crashAndRestart: async (c: TestCluster) => {
+      const p = agentOf(c);
+      await p.kill9();
+      await p.start();
+    },
+  },
+} satisfies Record<string, { afterCrashMs: number; crashAndRestart: (c: TestCluster) => Promise<void> }>;
+export type Killed = keyof typeof KILLED;
+
+export const linkView = (l: NsLink) => ({ ifname: l.ifname, mtu: l.mtu, up: isUp(l) });
+export const linksWithMac = async (p: NodeProcess, mac: string) => (await p.links()).filter((l) => l.address === mac);
+
+/** The NodeENI's one ENI, once it is attached (the node agent is then about to configure it). */
+export const attachedEni = (c: TestCluster, name: string) =>
+  eventually(`the ENI of ${name} attached`, async () => {
+    const enis = await enisOf(c, name);
+    return enis.length === 1 && enis[0]!.Attachment?.Status === 'attached' ? enis[0]! : false;
+  });
