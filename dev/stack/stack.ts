@@ -328,9 +328,10 @@ export async function stopStack(progress: Progress = () => undefined): Promise<v
     progress('no stack state: nothing to stop');
     return;
   }
-  // Dependents first: the apiserver before etcd.
-  const order = ['ec2-proxy', 'kube-apiserver', 'temporal', 'temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker', 'postgres', 'moto', 'etcd'];
-  for (const name of order) {
+  // Dependents first: the apiserver before etcd, the cluster's UI and services before PostgreSQL; then anything else
+  // the state records.
+  const order = ['ec2-proxy', 'kube-apiserver', 'temporal', ...[...CLUSTER_COMPONENTS].reverse(), 'moto', 'etcd'];
+  for (const name of [...order, ...Object.keys(s.pids).filter((n) => !order.includes(n))]) {
     const pid = s.pids[name];
     if (pid !== undefined) {
       await (isClusterComponent(name) ? stopClusterComponent(name, pid) : stopPid(pid, 10000));

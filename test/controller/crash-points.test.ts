@@ -27,6 +27,7 @@ import {
   enisOf,
   expectOneEniPerSubnet,
   holdACreate,
+  holdAnEniCall,
   linkView,
   linksWithMac,
   nodeENI,
@@ -197,24 +198,19 @@ const CRASH_POINTS: CrashPoint[] = [
     settle: 'converge',
     async arrange({ c, name }) {
       const mark = (await proxy.calls()).total;
-      await hold.set('AttachNetworkInterface', 1);
-      await c.apply(nodeENI(c, name, subnets()));
       // The attach reached EC2: the ENI is attached there, but the worker never got the attachment ID.
-      const [held] = await waitHeld('AttachNetworkInterface', async (h) => {
-        const tags = tagsOf((await eniById(c, h.params.NetworkInterfaceId ?? '')) ?? {});
-        return tags.NodeENI === name || `tagged ${JSON.stringify(tags)}`;
-      });
-      const heldEniId = held!.params.NetworkInterfaceId!;
-      const heldAttachmentId = xmlValue(held!.body, 'attachmentId')!;
+      const held = await holdAnEniCall(c, name, 'AttachNetworkInterface', () => c.apply(nodeENI(c, name, subnets())));
+      const heldEniId = held.params.NetworkInterfaceId!;
+      const heldAttachmentId = xmlValue(held.body, 'attachmentId')!;
       expect(heldAttachmentId).toMatch(/^eni-attach-/);
       const heldEni = (await eniById(c, heldEniId))!;
-      const heldNode = c.nodes.find((n) => n.instanceId === held!.params.InstanceId)!;
+      const heldNode = c.nodes.find((n) => n.instanceId === held.params.InstanceId)!;
       expect(heldNode).toBeDefined();
       expect(heldEni.Attachment).toMatchObject({ AttachmentId: heldAttachmentId, InstanceId: heldNode.instanceId });
       // The intended index: the spec's deviceIndex plus the subnet's position in the spec.
       const position = subnets().indexOf(heldEni.SubnetId!);
       expect(position).toBeGreaterThanOrEqual(0);
-      expect(Number(held!.params.DeviceIndex)).toBe(DEVICE_INDEX + position);
+      expect(Number(held.params.DeviceIndex)).toBe(DEVICE_INDEX + position);
       return { subnets: subnets(), mark, heldEniId, heldAttachmentId, heldEni, heldNode, position };
     },
     async check(_p, { mark, heldEniId, heldAttachmentId, heldEni, heldNode, position }, { enis }) {
@@ -273,13 +269,8 @@ const CRASH_POINTS: CrashPoint[] = [
     settle: 'converge',
     async arrange({ c, name }) {
       const mark = (await proxy.calls()).total;
-      await hold.set('ModifyNetworkInterfaceAttribute', 1);
-      await c.apply(nodeENI(c, name, subnets()));
-      const [held] = await waitHeld('ModifyNetworkInterfaceAttribute', async (h) => {
-        const tags = tagsOf((await eniById(c, h.params.NetworkInterfaceId ?? '')) ?? {});
-        return tags.NodeENI === name || `tagged ${JSON.stringify(tags)}`;
-      });
-      return { subnets: subnets(), mark, heldEniId: held!.params.NetworkInterfaceId! };
+      const held = await holdAnEniCall(c, name, 'ModifyNetworkInterfaceAttribute', () => c.apply(nodeENI(c, name, subnets())));
+      return { subnets: subnets(), mark, heldEniId: held.params.NetworkInterfaceId! };
     },
     async check(_p, { mark, heldEniId }, { obj, enis }) {
       expect(obj.status!.attachments!.every((a) => a.deleteOnTermination === true)).toBe(true);

@@ -112,6 +112,20 @@ export async function holdACreate(c: TestCluster, name: string, start: () => Pro
   return { call: call!, eniId: xmlValue(call!.body, 'networkInterfaceId')! };
 }
 
+/**
+ * Holds the answer of the next `action` on an ENI (a call naming NetworkInterfaceId), runs `start` and waits until
+ * EC2 has carried out such a call on one of this NodeENI's ENIs and the proxy withholds its answer.
+ */
+export async function holdAnEniCall(c: TestCluster, name: string, action: string, start: () => Promise<unknown>): Promise<HeldCall> {
+  await hold.set(action, 1);
+  await start();
+  const [held] = await waitHeld(action, async (h) => {
+    const tags = tagsOf((await eniById(c, h.params.NetworkInterfaceId ?? '')) ?? {});
+    return tags.NodeENI === name || `${h.params.NetworkInterfaceId} tagged ${JSON.stringify(tags)}`;
+  });
+  return held!;
+}
+
 /** The proxy's call log since a mark (its `total` then); fails rather than check a log it has cut short. */
 export async function callsSince(mark: number): Promise<CallRecord[]> {
   const c = await proxy.calls();
