@@ -1,4 +1,4 @@
-// Failure drills against Temporal run as a cluster (issue 24): PostgreSQL for both stores and the four services
+// Failure drills against Temporal run as a cluster: PostgreSQL for both stores and the four services
 // (frontend, history, matching, worker) as separate processes, as the Temporal chart runs them on EKS. The suite
 // starts its own cluster (dev/stack/temporal-cluster.ts) on a port base of its own and runs the controller and the
 // node agents against it; the shared stack gives the kube-apiserver and EC2 (moto behind the strict proxy). Search
