@@ -91,13 +91,6 @@ type CrashPoint<C extends Arranged = Arranged> = {
 const row = <C extends Arranged>(p: CrashPoint<C>) => p as unknown as CrashPoint;
 const subnets = () => [stack().seed.subnets[0]!.id, stack().seed.subnets[1]!.id];
 
-/** A seed manifest under the test's name, its `ng` selector on the cluster's nodes. */
-function seedENI(p: Point, file: string): NodeENI {
-  const obj = p.c.seed(file);
-  obj.metadata.name = p.name;
-  return obj;
-}
-
 /** The agent rows' view of the status: the one attachment, on the node, with the ENI's MAC, at the spec's index, Ready. */
 function expectAgentAttachment(p: Point, obj: NodeENI, e: NetworkInterface): void {
   const node = p.c.node(0);
@@ -462,7 +455,7 @@ const CRASH_POINTS: CrashPoint[] = [
     async arrange(p) {
       const { c, name } = p;
       const proc = agentOf(c);
-      const obj = seedENI(p, 'jumbo-frames.yaml');
+      const obj = p.c.seed('jumbo-frames.yaml', p.name);
       expect(obj.spec).toMatchObject({ deviceIndex: 2, mtu: 9001 });
       const ifname = `eth${obj.spec.deviceIndex}`;
       await proc.stop();
@@ -500,7 +493,7 @@ const CRASH_POINTS: CrashPoint[] = [
     async arrange(p) {
       const { c, name } = p;
       const proc = agentOf(c);
-      const obj = seedENI(p, 'case3-dpdk.yaml');
+      const obj = p.c.seed('case3-dpdk.yaml', p.name);
       expect(obj.spec).toMatchObject({ deviceIndex: 4, enableDPDK: true, dpdkDriver: 'vfio-pci', dpdkPCIAddress: '0000:00:08.0', dpdkResourceName: 'intel.com/intel_sriov_netdevice' });
       const pci = obj.spec.dpdkPCIAddress!;
       expect(pciForDeviceIndex(obj.spec.deviceIndex!)).toBe(pci); // the simulation puts the ENI there

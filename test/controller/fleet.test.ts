@@ -39,9 +39,7 @@ describe('fleet sweep', () => {
   const name = uniq('fleet-jumbo');
 
   it('an ENI deleted outside the controller is recreated and configured again', async () => {
-    const obj = c.seed('jumbo-frames.yaml');
-    obj.metadata.name = name;
-    await c.apply(obj);
+    await c.apply(c.seed('jumbo-frames.yaml', name));
     const first = (await c.waitReady(name, 1)).status!.attachments![0]!;
     // Someone deletes the ENI in the console: detach, then delete.
     await c.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: first.attachmentID }));

@@ -69,9 +69,10 @@ export class TestCluster {
     return this.runId;
   }
 
-  /** A seed manifest whose `ng` selector picks this cluster's nodes. */
-  seed(file: string): NodeENI {
+  /** A seed manifest whose `ng` selector picks this cluster's nodes, under `name` if given (suites share the apiserver). */
+  seed(file: string, name?: string): NodeENI {
     const obj = seedManifest(file);
+    if (name !== undefined) obj.metadata.name = name;
     if (obj.spec.nodeSelector.ng !== undefined) obj.spec.nodeSelector = { ...obj.spec.nodeSelector, ng: this.nodeGroup };
     return obj;
   }

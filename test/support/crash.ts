@@ -220,22 +220,18 @@ export async function afterCrashPoint(c: TestCluster, name: string | undefined):
  * The clusters the crash points run on, each made with the EC2 proxy reset first. `crash-test` labels the nodes
  * nodeENI() selects; the node run as a process carries the `ng` label the seed manifests select.
  */
+const twoNodes = (controllerEnv: Record<string, string> = {}) => async () => {
+  await proxy.reset();
+  return newCluster(2, controllerEnv);
+};
+
 export const CLUSTER_KINDS = {
-  'two plain nodes': async () => {
-    await proxy.reset();
-    return newCluster(2);
-  },
+  'two plain nodes': twoNodes(),
   // A pair at rest continues as new once its history passes 20 events: after every pass.
-  'two nodes, LIFECYCLE_HISTORY_LIMIT=20': async () => {
-    await proxy.reset();
-    return newCluster(2, { LIFECYCLE_HISTORY_LIMIT: '20' });
-  },
+  'two nodes, LIFECYCLE_HISTORY_LIMIT=20': twoNodes({ LIFECYCLE_HISTORY_LIMIT: '20' }),
   // One create token, refilled after 250 s (under the budget's 8-minute wait limit): the second pair's create
   // waits in the controller's EC2 budget (in-process, heartbeating), not yet sent.
-  'two nodes, a one-create EC2 budget': async () => {
-    await proxy.reset();
-    return newCluster(2, { EC2_BUDGET_OVERRIDES: JSON.stringify({ CreateNetworkInterface: { capacity: 1, ratePerSecond: 0.004 } }) });
-  },
+  'two nodes, a one-create EC2 budget': twoNodes({ EC2_BUDGET_OVERRIDES: JSON.stringify({ CreateNetworkInterface: { capacity: 1, ratePerSecond: 0.004 } }) }),
   // The agent runs as a process of its own (dev/stack/sim/node-process.ts), over a node dir and network namespace
   // that outlive it, as on a real node.
   'one node run as a process': async () => {
