@@ -18,6 +18,7 @@ import { makeEc2Client } from '../activities/aws/ec2-client.js';
 import { Ec2Budget, type BudgetSettings } from '../activities/aws/ec2-budget.js';
 import type { ControllerMetrics } from './metrics.js';
 import { countLeakDeletes } from './leak-metrics.js';
+import { isNamespaceNotFound } from './readiness.js';
 
 export interface ControllerWorkerOptions {
   connection: TemporalConnectionSettings;
@@ -37,6 +38,11 @@ export interface ControllerWorkerOptions {
   leakCooldownSeconds: number;
   taskQueue?: string;
   fleetScheduleId?: string;
+  /**
+   * Runs the namespace's set-up (search attributes, the fleet schedule), waiting out "namespace not found" while the
+   * namespace is new to some Temporal service; other failures are thrown. Default: one try.
+   */
+  untilNamespaceKnown?: (setUp: () => Promise<void>) => Promise<void>;
   metrics?: ControllerMetrics;
   /** Poll interval of the attach/detach waits. */
   pollMs?: number;
@@ -93,12 +99,15 @@ export async function createControllerWorker(o: ControllerWorkerOptions): Promis
   const taskQueue = o.taskQueue ?? CONTROLLER_TASK_QUEUE;
   const clientConnection = await Connection.connect(o.connection);
   const client = new Client({ connection: clientConnection, namespace: o.namespace });
-  try {
-    await ensureSearchAttributes(clientConnection, o.namespace);
-  } catch (err) {
-    console.warn(`search attributes not registered (${(err as Error).message}); register NodeENI, NodeName, InstanceId, EniPhase (Keyword) and EniIds (KeywordList)`);
-  }
-  await ensureFleetSchedule(client, taskQueue, o.fleetSweepSeconds, o.leakCooldownSeconds, o.fleetScheduleId);
+  await (o.untilNamespaceKnown ?? ((fn) => fn()))(async () => {
+    try {
+      await ensureSearchAttributes(clientConnection, o.namespace);
+    } catch (err) {
+      if (isNamespaceNotFound(err)) throw err;
+      console.warn(`search attributes not registered (${(err as Error).message}); register NodeENI, NodeName, InstanceId, EniPhase (Keyword) and EniIds (KeywordList)`);
+    }
+    await ensureFleetSchedule(client, taskQueue, o.fleetSweepSeconds, o.leakCooldownSeconds, o.fleetScheduleId);
+  });
 
   const m = o.metrics;
   const budget = new Ec2Budget({

@@ -8,7 +8,7 @@ import { createControllerWorker } from './controller-worker.js';
 import { CONTROLLER_TASK_QUEUE, FLEET_SCHEDULE_ID } from '../common/names.js';
 import { ControllerMetrics, serveMetrics } from './metrics.js';
 import { TemporalEnvSchema, parseEnvOrExit, temporalConnectionOptions, type TemporalConnectionSettings } from '../common/temporal-connection.js';
-import { Readiness, retryUntilReady } from './readiness.js';
+import { Readiness, isNamespaceNotFound, retryUntilReady } from './readiness.js';
 import { Ec2BudgetEnvSchema } from '../activities/aws/ec2-budget.js';
 import { ClusterNameSchema } from './cluster-name.js';
 import { ReadinessGateEnvSchema, readinessGateFromEnv } from '../watcher/readiness-gate-env.js';
@@ -157,6 +157,15 @@ async function main(): Promise<void> {
       pollMs: env.POLL_MS,
       taskQueue: env.TASK_QUEUE,
       fleetScheduleId: env.FLEET_SCHEDULE_ID,
+      untilNamespaceKnown: (setUp) =>
+        retryUntilReady(setUp, {
+          retryIf: isNamespaceNotFound,
+          onWait: (why, attempt, delayMs) => {
+            const line = `namespace ${env.TEMPORAL_NAMESPACE} not known to every Temporal service yet (${why}); try ${attempt}, next in ${delayMs / 1000} s`;
+            readiness.set('temporal', line);
+            logger.warn({ namespace: env.TEMPORAL_NAMESPACE, error: why, attempt, retryInSeconds: delayMs / 1000 }, line);
+          },
+        }).finally(() => readiness.set('temporal', undefined)),
     });
     // Worker.run() stops on SIGINT/SIGTERM by itself, finishing the tasks in hand.
     run = cw.run().finally(() => cw.close());

@@ -12,7 +12,7 @@ import { kubeDevicePluginRestarter } from '../node-agent/device-plugin.js';
 import { ImdsClient } from '../node-agent/imds.js';
 import { NodeAgentMetrics } from '../node-agent/metrics.js';
 import { serveMetrics } from './metrics.js';
-import { Readiness, retryUntilReady } from './readiness.js';
+import { Readiness, isNamespaceNotFound, retryUntilReady } from './readiness.js';
 
 // One JSON object per line for everything the process logs (its own lines, the SDK's, the activities'), so
 // a log pipeline can filter by node, eniId, interfaceName and action (common/logger.ts).
@@ -99,15 +99,28 @@ export async function main(env: Record<string, string | undefined> = process.env
   readiness.set('temporal', undefined);
   const taskQueue = nodeTaskQueue(config.nodeName);
   try {
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.TEMPORAL_NAMESPACE,
-      taskQueue,
-      activities,
-      // Host changes are serialised per node anyway; a few slots let a release run beside a long link wait.
-      maxConcurrentActivityTaskExecutions: 8,
-      shutdownGraceTime: '30s',
-    });
+    const namespace = config.temporal.TEMPORAL_NAMESPACE;
+    // A namespace this frontend does not know yet (being created beside this pod) is waited out, not a crash.
+    const worker = await retryUntilReady(
+      () =>
+        Worker.create({
+          connection,
+          namespace,
+          taskQueue,
+          activities,
+          // Host changes are serialised per node anyway; a few slots let a release run beside a long link wait.
+          maxConcurrentActivityTaskExecutions: 8,
+          shutdownGraceTime: '30s',
+        }),
+      {
+        retryIf: isNamespaceNotFound,
+        onWait: (why, attempt, delayMs) => {
+          readiness.set('temporal', `namespace ${namespace} not found yet (${why}); try ${attempt}`);
+          log('warn', 'Temporal namespace not found yet', { namespace, error: why, attempt, retryInSeconds: delayMs / 1000 });
+        },
+      },
+    );
+    readiness.set('temporal', undefined);
     readiness.set('worker', undefined);
     readiness.check('worker', () => (worker.getState() === 'RUNNING' ? undefined : `Temporal worker on ${taskQueue} ${worker.getState()}`));
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,4 +1,4 @@
-import { Readiness, backoffMs, retryUntilReady } from './readiness.js';
+import { Readiness, backoffMs, isNamespaceNotFound, retryUntilReady } from './readiness.js';
 
 describe('Readiness', () => {
   it('names every part that is not ready, and nothing once all are', () => {
@@ -40,5 +40,30 @@ describe('retryUntilReady', () => {
       { onWait: () => ac.abort(), sleep: async () => undefined, signal: ac.signal },
     );
     await expect(p).rejects.toThrow(/aborted/);
+  });
+
+  it('waits out only what retryIf names; anything else is thrown at the first try', async () => {
+    let tries = 0;
+    const p = retryUntilReady(
+      async () => {
+        tries++;
+        throw new Error(tries === 1 ? 'Namespace default is not found.' : 'PERMISSION_DENIED');
+      },
+      { onWait: () => undefined, sleep: async () => undefined, retryIf: isNamespaceNotFound },
+    );
+    await expect(p).rejects.toThrow('PERMISSION_DENIED');
+    expect(tries).toBe(2);
+  });
+});
+
+describe('isNamespaceNotFound: the answers of a Temporal service that does not know the namespace yet', () => {
+  it.each([
+    ['the TypeScript client', Object.assign(new Error("Namespace not found: 'default'"), { name: 'NamespaceNotFoundError' }), true],
+    ['a worker (core)', new Error('Namespace default was not found or otherwise could not be described: Status { code: NotFound, message: "Namespace default is not found." }'), true],
+    ['the operator service', new Error('5 NOT_FOUND: Namespace default is not found.'), true],
+    ['another NOT_FOUND', new Error('5 NOT_FOUND: workflow execution not found'), false],
+    ['no error', 'Namespace default is not found.', false],
+  ])('%s', (_what, err, expected) => {
+    expect(isNamespaceNotFound(err)).toBe(expected);
   });
 });

@@ -42,6 +42,18 @@ export interface WaitOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Stops the wait (shutdown): the promise rejects. */
   signal?: AbortSignal;
+  /** Which failures are waited out (default: all); any other is thrown at once. */
+  retryIf?: (err: unknown) => boolean;
+}
+
+/**
+ * A namespace Temporal does not know (yet). Right after the namespace is created (the Temporal chart's namespace Job
+ * runs beside the pods that use it) each Temporal service learns of it on its own namespace-cache refresh, so one
+ * service can find it while another still answers NOT_FOUND.
+ */
+export function isNamespaceNotFound(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'NamespaceNotFoundError' || /namespace \S+ (is|was) not found|namespace not found/i.test(err.message);
 }
 
 /** Tries `attempt` until it succeeds, backing off; each failure's message is reported. Never gives up on its own. */
@@ -58,6 +70,7 @@ export async function retryUntilReady<T>(attempt: () => Promise<T>, o: WaitOptio
     try {
       return await attempt();
     } catch (err) {
+      if (o.retryIf && !o.retryIf(err)) throw err;
       const delay = backoffMs(n);
       o.onWait(err instanceof Error ? err.message : String(err), n + 1, delay);
       await sleep(delay);
