@@ -383,6 +383,12 @@ describe('helm template', () => {
     expect(find(objects, 'ServiceAccount', '-node-agent').metadata.annotations).toBeUndefined();
   }, T);
 
+  it('the controller Deployment rolls by surging a pod, except in the host network, where a surge pod would need the same ports', async () => {
+    const strategy = async (set: string[]) => (find((await render(CHART_DIR, { set })).objects, 'Deployment') as unknown as { spec: { strategy: unknown } }).spec.strategy;
+    expect(await strategy([])).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(await strategy(['controller.hostNetwork=true'])).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+  }, T);
+
   it('the node agent DaemonSet: host network, node name from the downward API, only the host mounts and privileges it needs', async () => {
     const { objects } = await render(CHART_DIR);
     const ds = find(objects, 'DaemonSet');
