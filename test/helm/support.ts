@@ -107,6 +107,31 @@ export async function umbrellaWithoutTemporal(): Promise<string> {
   return dir;
 }
 
+/**
+ * The real Temporal chart 1.6.0, exactly as published: test data beside the project on this machine, never copied
+ * into a checkout. MULTI_ENI_TEMPORAL_CHART names it; otherwise ../shared/third-party/temporal-helm-chart/ of the
+ * checkout, or of /work (where a clone elsewhere finds it).
+ */
+const TEMPORAL_CHART_CANDIDATES = [process.env.MULTI_ENI_TEMPORAL_CHART ?? '', ...[path.join(REPO_ROOT, '..'), '/work'].map((d) => path.join(d, 'shared', 'third-party', 'temporal-helm-chart', 'temporal-1.6.0.tgz'))];
+export const TEMPORAL_CHART_TGZ = TEMPORAL_CHART_CANDIDATES.find((f) => f && fs.existsSync(f)) ?? TEMPORAL_CHART_CANDIDATES[1]!;
+
+/**
+ * A scratch copy of helm/multi-eni-with-temporal with both dependencies in its charts/ as `helm dependency build`
+ * leaves them: the controller chart of this checkout packaged, and the real Temporal chart copied from
+ * TEMPORAL_CHART_TGZ (go.temporal.io is out of reach here). Returns the copy's directory; remove its parent after.
+ */
+export async function umbrellaWithTemporal(): Promise<string> {
+  if (!fs.existsSync(TEMPORAL_CHART_TGZ)) throw new Error(`the Temporal chart 1.6.0 is not at any of ${TEMPORAL_CHART_CANDIDATES.filter(Boolean).join(', ')}: set MULTI_ENI_TEMPORAL_CHART to its .tgz`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mewt-chart-'));
+  const dir = path.join(root, path.basename(UMBRELLA_DIR));
+  fs.cpSync(UMBRELLA_DIR, dir, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'charts'), { recursive: true });
+  const r = await helm(['package', CHART_DIR, '--destination', path.join(dir, 'charts')], { env: NO_NETWORK });
+  if (r.code !== 0) throw new Error(`helm package ${CHART_DIR} failed (${r.code}): ${r.stderr}`);
+  fs.copyFileSync(TEMPORAL_CHART_TGZ, path.join(dir, 'charts', path.basename(TEMPORAL_CHART_TGZ)));
+  return dir;
+}
+
 export interface K8sObject {
   apiVersion: string;
   kind: string;

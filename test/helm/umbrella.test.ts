@@ -1,16 +1,17 @@
 // helm/multi-eni-with-temporal: the controller chart (file://) and the Temporal chart 1.6.0 in one release. The
 // Temporal chart comes from go.temporal.io, which the tests do not reach (loopback only) and which is not vendored:
-// helm refuses to render the chart until `helm dependency build` has fetched it. So the tests render the chart's
-// own templates, values and examples with the controller chart only (umbrellaWithoutTemporal in support.ts):
-// everything of the release but the Temporal chart's objects. The Temporal side is checked against what the
-// Temporal chart does with these values (its naming rule for Services; its sql `tls` block), not by rendering it.
+// helm refuses to render the chart until `helm dependency build` has fetched it. Most tests render the chart's own
+// templates, values and examples with the controller chart only (umbrellaWithoutTemporal in support.ts), and check
+// the Temporal side against what the Temporal chart does with these values. The last block renders the release
+// with the real Temporal chart (a copy of the published 1.6.0 kept on this machine, umbrellaWithTemporal) and
+// dry-runs every object against the local apiserver; test/kubelet-temporal.test.ts installs and runs it.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../../dev/stack/paths.js';
 import { readState, type StackState } from '../../dev/stack/stack.js';
-import { CHART_DIR, NO_NETWORK, UMBRELLA_DIR, UMBRELLA_EXAMPLES_DIR, chartYaml, envOf, find, helm, parseManifests, umbrellaWithoutTemporal, type K8sObject } from './support.js';
+import { CHART_DIR, NO_NETWORK, UMBRELLA_DIR, UMBRELLA_EXAMPLES_DIR, chartYaml, envOf, find, helm, kubectl, manifestsYaml, parseManifests, podSpec, umbrellaWithTemporal, umbrellaWithoutTemporal, type K8sObject } from './support.js';
 
 const T = 120000;
 const EXAMPLE = path.join(UMBRELLA_EXAMPLES_DIR, 'rds-postgresql.yaml');
@@ -156,4 +157,89 @@ describe('helm/multi-eni-with-temporal from a checkout', () => {
       if (sql.tls?.enableHostVerification) expect(sql.tls.caFile).toMatch(/^\//);
     }
   });
+});
+
+describe('helm/multi-eni-with-temporal with the real Temporal chart 1.6.0', () => {
+  let withTemporal = '';
+  const render = async (release: string, args: string[] = []): Promise<K8sObject[]> => {
+    const r = await helm(['template', release, withTemporal, '--namespace', 'multi-eni', '--skip-tests', '-f', EXAMPLE, ...args], { env: NO_NETWORK });
+    if (r.code !== 0) throw new Error(`helm template ${release} failed (${r.code}): ${r.stderr}`);
+    return parseManifests(r.stdout);
+  };
+  const named = (objects: K8sObject[], kind: string, name: string) => {
+    const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+    if (!o) throw new Error(`no ${kind} ${name} among ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+    return o;
+  };
+  beforeAll(async () => {
+    withTemporal = await umbrellaWithTemporal();
+  }, T);
+  afterAll(() => {
+    if (withTemporal) fs.rmSync(path.dirname(withTemporal), { recursive: true, force: true });
+  });
+
+  it("renders the whole release: Temporal's services, Jobs and Web UI beside the controller, every client pointed at the same frontend Service", async () => {
+    const objects = await render('multi-eni');
+    const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort();
+    expect(deployments).toEqual(['multi-eni-multi-eni-controller-controller', ...['admintools', 'frontend', 'history', 'matching', 'web', 'worker'].map((c) => `multi-eni-temporal-${c}`)].sort());
+    expect(objects.filter((o) => o.kind === 'Job').map((o) => o.metadata.name).sort()).toEqual(['multi-eni-temporal-namespace-1-6-0-1', 'multi-eni-temporal-schema']);
+    const frontend = named(objects, 'Service', 'multi-eni-temporal-frontend') as K8sObject & { spec: { ports: { name: string; port: number }[] } };
+    const port = frontend.spec.ports.find((p) => p.name === 'grpc-rpc')?.port;
+    const address = `multi-eni-temporal-frontend.multi-eni.svc:${port}`;
+    expect(addresses(objects)).toEqual([address, address]);
+    const nsJob = named(objects, 'Job', 'multi-eni-temporal-namespace-1-6-0-1') as K8sObject & { spec: { template: { spec: { initContainers: { env: { name: string; value?: string }[]; args: string[] }[] } } } };
+    const create = nsJob.spec.template.spec.initContainers[0]!;
+    expect(create.env.find((e) => e.name === 'TEMPORAL_ADDRESS')?.value).toBe(address);
+    expect(create.args.join(' ')).toContain('temporal operator namespace create -n default --retention 7d');
+    expect(envOf(named(objects, 'Deployment', 'multi-eni-temporal-web')).TEMPORAL_ADDRESS).toBe(address);
+    // The example's TLS block reaches the schema tools as the Temporal chart promises.
+    const schema = named(objects, 'Job', 'multi-eni-temporal-schema') as K8sObject & { metadata: { annotations: Record<string, string> }; spec: { template: { spec: { initContainers: { name: string; env: { name: string; value?: string }[] }[] } } } };
+    expect(schema.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    for (const c of schema.spec.template.spec.initContainers) {
+      const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+      expect({ c: c.name, tls: env.SQL_TLS, noVerify: env.SQL_TLS_DISABLE_HOST_VERIFICATION }).toEqual({ c: c.name, tls: 'true', noVerify: 'true' });
+    }
+    // 1.31.2 images render their own config template: the umbrella turns the 1.29 shims off, nothing is mounted over them.
+    expect(objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-shims'))).toBe(false);
+    const server = podSpec(named(objects, 'Deployment', 'multi-eni-temporal-history'));
+    expect(JSON.stringify(server)).not.toContain('dockerize');
+    expect((server.containers[0] as { image?: string }).image).toBe('temporalio/server:1.31.2');
+  }, T);
+
+  it.each([
+    ['a 53-character release name', 'multi-eni-for-the-eu-west-1-production-cluster-blue-2', {}],
+    ['a 49-character release name', 'multi-eni-for-the-eu-west-1-production-cluster-01', {}],
+    ['a release name containing "temporal"', 'prod-temporal-and-multi-eni-controller-eu-west-1-blue', {}],
+    ['fullnameOverride', 'rel', { fullnameOverride: 'temporal-for-the-multi-eni-controller-of-the-eu-west-1-cluster1' }],
+    ['nameOverride', 'rel', { nameOverride: 'tmprl' }],
+  ])('%s: the controller`s address names a frontend Service the real chart renders', async (_what, release, o) => {
+    const set = Object.entries(o).flatMap(([k, v]) => ['--set', `temporal.${k}=${v}`, '--set', `multi-eni-controller.temporal.${k}=${v}`]);
+    const objects = await render(release, set);
+    const host = addresses(objects)[0]!.split('.')[0]!;
+    expect(named(objects, 'Service', host).metadata.labels?.['app.kubernetes.io/component']).toBe('frontend');
+  }, T);
+
+  it('every object of the release passes the local apiserver`s validation (server-side dry run)', async () => {
+    const objects = await render('multi-eni');
+    const ns = `umbrella-dry-${process.pid}`;
+    const kc = state.kube.kubeconfig;
+    const created = await kubectl(kc, ['create', 'namespace', ns]);
+    expect(created.code).toBe(0);
+    try {
+      // The release's namespace is the scratch one; the few objects the chart puts elsewhere (kube-system, default) keep theirs.
+      const elsewhere = objects.filter((o) => o.metadata.namespace && o.metadata.namespace !== 'multi-eni');
+      const inRelease = objects.filter((o) => !elsewhere.includes(o)).map((o) => (o.metadata.namespace ? { ...o, metadata: { ...o.metadata, namespace: ns } } : o));
+      for (const [set, args] of [
+        [inRelease, ['--namespace', ns]],
+        [elsewhere, []],
+      ] as const) {
+        const r = await kubectl(kc, ['apply', '--dry-run=server', ...args, '-f', '-'], { input: manifestsYaml([...set]) });
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout.trim().split('\n')).toHaveLength(set.length);
+      }
+    } finally {
+      await kubectl(kc, ['delete', 'namespace', ns, '--wait=false']);
+    }
+  }, T);
 });
