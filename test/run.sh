@@ -19,13 +19,15 @@ if [ $# -gt 0 ]; then exec npx jest --runInBand "$@"; fi
 #   main:    the unit tests and every integration suite but the crash lane's, against the dev server;
 #   crash:   the suites that kill the controller, the node agent or the stack mid-operation, against the dev server;
 #   cluster: the suites that prove durability, and the Web UI, a second time against the Temporal cluster
-#            (PostgreSQL, the four services, ui-server).
+#            (PostgreSQL, the four services, ui-server); and helm install of the real Temporal chart on a kubelet,
+#            whose stores are that stack's PostgreSQL (it runs only here).
 # Every lane always runs; the exit code is the first failure's. A lane's output is printed when it ends.
 rc=0
 npx jest --runInBand --selectProjects workflow || rc=$?
 CRASH_SUITES=(test/controller/crash-points.test.ts test/controller/stack-crash.test.ts)
+CLUSTER_ONLY=(test/kubelet-temporal.test.ts)
 CLUSTER_SUITES=(test/controller/lifecycle.test.ts test/controller/crash-points.test.ts test/controller/faults.test.ts
-  test/controller/persistent-error.test.ts test/controller/selector-race.test.ts test/browser/web-ui.test.ts)
+  test/controller/persistent-error.test.ts test/controller/selector-race.test.ts test/browser/web-ui.test.ts "${CLUSTER_ONLY[@]}")
 base_dir="${MULTI_ENI_STACK_DIR:-${TMPDIR:-/tmp}/multi-eni-stack}"
 base_port=${MULTI_ENI_PORT_BASE:-17200}
 declare -A lane_pid lane_log
@@ -40,7 +42,7 @@ start_lane() { # name temporal port-offset suites...
 start_lane crash dev 2000 "${CRASH_SUITES[@]}"
 start_lane cluster cluster 1000 "${CLUSTER_SUITES[@]}"
 MULTI_ENI_TEMPORAL=dev npx jest --runInBand --selectProjects unit integration \
-  --testPathIgnorePatterns /node_modules/ /test/lifecycle-workflow/ "${CRASH_SUITES[@]}" || rc=$?
+  --testPathIgnorePatterns /node_modules/ /test/lifecycle-workflow/ "${CRASH_SUITES[@]}" "${CLUSTER_ONLY[@]}" || rc=$?
 for name in crash cluster; do
   lane_rc=0
   wait "${lane_pid[$name]}" || lane_rc=$?
