@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
-import type { V1Pod } from '@kubernetes/client-node';
+import { BatchV1Api, type V1Pod } from '@kubernetes/client-node';
 import { REPO_ROOT, TOOLS_BIN } from '../dev/stack/paths.js';
 import { API_GROUP, API_VERSION, NODEENI_PLURAL } from '../common/names.js';
 import type { NodeENI } from '../common/nodeeni.js';
@@ -44,6 +44,7 @@ describe('helm install with the real Temporal chart on a real kubelet: Temporal`
   const fullname = `${release}-temporal`;
   const ec2 = motoEc2();
   const k = kubeClients();
+  const batch = k.kc.makeApiClient(BatchV1Api);
   const nodeENIName = `${runId}-jumbo`;
   let n: ChartNode | undefined;
   let chartDir = '';
@@ -114,11 +115,12 @@ describe('helm install with the real Temporal chart on a real kubelet: Temporal`
       60000,
       500,
     );
+    const jumbo = seedManifest('jumbo-frames.yaml');
     await k.custom.createClusterCustomObject({
       group: API_GROUP,
       version: API_VERSION,
       plural: NODEENI_PLURAL,
-      body: { ...seedManifest('jumbo-frames.yaml'), metadata: { name: nodeENIName, labels: { 'test-run': runId } }, spec: { ...seedManifest('jumbo-frames.yaml').spec, nodeSelector: { ng: runId } } },
+      body: { ...jumbo, metadata: { name: nodeENIName, labels: { 'test-run': runId } }, spec: { ...jumbo.spec, nodeSelector: { ng: runId } } },
     });
 
     helmStarted = Date.now();
@@ -166,7 +168,7 @@ describe('helm install with the real Temporal chart on a real kubelet: Temporal`
       log(`${c}: started ${seconds(containerStartedAt(pod) - helmStarted)} after helm install began`);
     }
     const job = await eventually('namespace Job complete', async () => {
-      const j = await kubeClients().kc.makeApiClient((await import('@kubernetes/client-node')).BatchV1Api).readNamespacedJob({ namespace, name: `${fullname}-namespace-1-6-0-1` });
+      const j = await batch.readNamespacedJob({ namespace, name: `${fullname}-namespace-1-6-0-1` });
       return (j.status?.succeeded ?? 0) >= 1 ? j : false;
     }, 180000, 1000).catch(failWithPods);
     expect(job.status?.succeeded).toBe(1);

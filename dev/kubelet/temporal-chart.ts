@@ -11,8 +11,7 @@
 //   programs told through values (the metrics listener in the config template; TEMPORAL_UI_PORT for ui-server);
 // - the services broadcast 127.0.0.1 for membership (POD_IP overridden through additionalEnv: the last definition
 //   of a variable wins), so Temporal's own traffic stays on loopback.
-import type { StackState } from '../stack/stack.js';
-import { clusterPorts } from '../stack/temporal-cluster.js';
+import { clusterLayout, type StackState } from '../stack/stack.js';
 
 export const SERVER_IMAGE = 'localhost/temporal-server';
 export const ADMIN_TOOLS_IMAGE = 'localhost/temporal-admin-tools';
@@ -192,6 +191,5 @@ export function fixedPortMoves(ports: ChartTemporalPorts): Record<string, { port
 /** The stack's PostgreSQL port, which only the Temporal cluster stack runs. */
 export function stackPostgresPort(s: StackState): number {
   if (s.temporal.mode !== 'cluster') throw new Error(`the stack in ${s.dir} runs the Temporal dev server, without PostgreSQL: start it with MULTI_ENI_TEMPORAL=cluster (npm test runs this suite in the cluster lane)`);
-  // The cluster's port base is the stack's (its frontend sits on the dev server's port, base + 33).
-  return clusterPorts(s.ports.temporal - 33).postgres;
+  return clusterLayout(s.dir, s.ports).ports.postgres;
 }

@@ -63,7 +63,7 @@ export type Component = 'etcd' | 'temporal' | 'moto' | 'ec2-proxy' | 'kube-apise
 
 const isClusterComponent = (n: string): n is ClusterComponent => (CLUSTER_COMPONENTS as readonly string[]).includes(n);
 /** The cluster's port base, from the stack's (stackPorts puts the dev server's gRPC port at base + 33). */
-const clusterLayout = (dir: string, ports: StackPorts) => ({ dir, ports: clusterPorts(ports.temporal - 33) });
+export const clusterLayout = (dir: string, ports: StackPorts) => ({ dir, ports: clusterPorts(ports.temporal - 33) });
 
 interface Launch {
   cmd: string;
